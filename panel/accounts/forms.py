@@ -1,0 +1,23 @@
+"""The subscriber's contact details, edited by the subscriber, their reseller or staff."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import SelectField
+
+from panel.validation import COUNTRIES, e164_phone, iso_country, text
+
+
+class ContactForm(FlaskForm):
+    first_name = text("First name", 100, required=True)
+    last_name = text("Last name", 100, required=True)
+    company = text("Company", 120)
+    phone = text("Phone", 32, required=True, extra=[e164_phone])
+    address1 = text("Address", 200)
+    address2 = text("Address (line 2)", 200)
+    city = text("City", 100)
+    state = text("State or province", 100)
+    postcode = text("Postal code", 20)
+    country = SelectField("Country", choices=[("", "—"), *COUNTRIES], validators=[iso_country],
+                          validate_choice=False)
+    tax_id = text("Tax id", 40)

@@ -1,0 +1,75 @@
+"""Subscriber accounts: the hosting customer and the contact data the privacy module protects."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from panel.crypto import Sealed, normalise, sealed_column
+from panel.db_types import created_at, uuid_pk
+from panel.extensions import db
+
+if TYPE_CHECKING:
+    from panel.auth.models import User
+    from panel.billing.models import Invoice, PaymentMethod, Service
+    from panel.domains.models import Domain
+
+ACTIVE, SUSPENDED, CLOSED = "active", "suspended", "closed"
+
+# The contact fields a subscriber owns, in the order forms show them.
+CONTACT_FIELDS = ("first_name", "last_name", "company", "phone", "address1", "address2",
+                  "city", "state", "postcode", "country", "tax_id")
+
+
+class Account(db.Model):
+    __tablename__ = "account"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    number: Mapped[int] = mapped_column(Integer, unique=True)  # the "client id" people quote
+    status: Mapped[str] = mapped_column(String(16), default=ACTIVE)
+    reseller_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("user.id", ondelete="RESTRICT"), index=True)  # None: a house customer
+    created_at: Mapped[datetime] = created_at()
+
+    _first_name: Mapped[str | None] = sealed_column("first_name")
+    first_name = Sealed()
+    _last_name: Mapped[str | None] = sealed_column("last_name")
+    last_name = Sealed()
+    _company: Mapped[str | None] = sealed_column("company")
+    company = Sealed()
+    _phone: Mapped[str | None] = sealed_column("phone")
+    phone_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
+    phone = Sealed(index="phone_bidx", normaliser=normalise.phone)
+    _address1: Mapped[str | None] = sealed_column("address1")
+    address1 = Sealed()
+    _address2: Mapped[str | None] = sealed_column("address2")
+    address2 = Sealed()
+    _city: Mapped[str | None] = sealed_column("city")
+    city = Sealed()
+    _state: Mapped[str | None] = sealed_column("state")
+    state = Sealed()
+    _postcode: Mapped[str | None] = sealed_column("postcode")
+    postcode = Sealed()
+    _country: Mapped[str | None] = sealed_column("country")
+    country = Sealed()
+    _tax_id: Mapped[str | None] = sealed_column("tax_id")
+    tax_id = Sealed()
+    _date_of_birth: Mapped[str | None] = sealed_column("date_of_birth")
+    date_of_birth = Sealed()
+
+    reseller: Mapped[User | None] = relationship(foreign_keys=[reseller_id])
+    user: Mapped[User | None] = relationship(
+        primaryjoin="User.account_id == Account.id", viewonly=True, uselist=False)
+    domains: Mapped[list[Domain]] = relationship(back_populates="account", order_by="Domain.name")
+    services: Mapped[list[Service]] = relationship(back_populates="account")
+    invoices: Mapped[list[Invoice]] = relationship(back_populates="account",
+                                                   order_by="Invoice.issued_on.desc()")
+    payment_methods: Mapped[list[PaymentMethod]] = relationship(back_populates="account")
+
+    @property
+    def name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p)

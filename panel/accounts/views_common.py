@@ -1,0 +1,45 @@
+"""Customer lists and pages shared by the reseller and admin areas (each passes its scope)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from panel.accounts.forms import ContactForm
+from panel.accounts.models import CONTACT_FIELDS, Account
+from panel.accounts.service import update_account
+from panel.auth.models import User
+from panel.domains.models import Domain
+from panel.extensions import db
+from panel.tenancy import accounts, get_or_404
+
+
+def customer_rows(extra: Any = None, limit: int = 200) -> list[dict[str, Any]]:
+    """Accounts in the viewer's scope, with domain counts, in one query."""
+    domains = (select(Domain.account_id, func.count().label("n"))
+               .group_by(Domain.account_id).subquery())
+    query = (accounts(current_user)
+             .add_columns(func.coalesce(domains.c.n, 0))
+             .outerjoin(domains, domains.c.account_id == Account.id)
+             .order_by(Account.number).limit(limit))
+    if extra is not None:
+        query = query.where(extra)
+    return [{"account": a, "domains": n} for a, n in db.session.execute(query).all()]
+
+
+def customer_page(template: str, account_id: str, endpoint: str) -> Any:
+    account = get_or_404(current_user, Account, account_id)
+    form = ContactForm(data={f: getattr(account, f) or "" for f in CONTACT_FIELDS})
+    status = 200
+    if request.method == "POST":
+        form = ContactForm()
+        if form.validate():
+            changed = update_account(account, form.data, current_user)
+            flash(f"Saved: {', '.join(changed)}." if changed else "Nothing changed.")
+            return redirect(url_for(endpoint, account_id=account.id))
+        status = 400
+    login: User | None = account.user
+    return render_template(template, account=account, form=form, login=login), status

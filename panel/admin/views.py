@@ -1,0 +1,65 @@
+"""Support staff and admins under /admin/: customers, plugins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from panel.accounts.models import Account
+from panel.accounts.views_common import customer_page, customer_rows
+from panel.auth.access import role_required
+from panel.auth.models import ADMIN, STAFF, User
+from panel.domains.models import Domain
+from panel.plugins import current_host
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.before_request
+@role_required(STAFF, ADMIN)
+def _staff_only() -> None:
+    return None
+
+
+def _search_clause(term: str) -> Any:
+    """Exact lookups only: client number, domain name, or email/phone through blind indexes."""
+    term = term.strip()[:254]
+    if term.isdigit():
+        return Account.number == int(term)
+    if "@" in term:
+        return Account.id.in_(select(User.account_id).where(User.email.matches(term)))
+    if term.startswith("+"):
+        return Account.phone.matches(term)
+    return Account.id.in_(select(Domain.account_id).where(Domain.name == term.lower()))
+
+
+@bp.route("/")
+def dashboard() -> Any:
+    term = request.args.get("q", "")
+    rows = customer_rows(_search_clause(term) if term.strip() else None)
+    return render_template("admin/dashboard.html", rows=rows, q=term)
+
+
+@bp.route("/customers/<account_id>", methods=["GET", "POST"])
+def customer(account_id: str) -> Any:
+    return customer_page("admin/customer.html", account_id, "admin.customer")
+
+
+@bp.route("/plugins", methods=["GET", "POST"])
+def plugins() -> Any:
+    if current_user.role != ADMIN:
+        abort(404)
+    host = current_host()
+    if request.method == "POST":
+        name = request.form.get("name", "")
+        if name not in host.modules:
+            abort(404)
+        active = request.form.get("action") == "activate"
+        host.set_active(name, active)
+        flash(f"Plugin {name} {'activated' if active else 'deactivated'}.")
+        return redirect(url_for(".plugins"))
+    rows = [{"name": n, "info": host.info(n), "active": host.is_active(n)} for n in host.modules]
+    return render_template("admin/plugins.html", plugins=rows)

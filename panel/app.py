@@ -1,0 +1,192 @@
+"""The application factory: config -> extensions -> plugins -> blueprints."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app, g, render_template, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from panel import config as config_mod
+from panel.crypto.errors import KeyringError, SealedValueError
+from panel.crypto.keyring import KeyringHolder
+from panel.extensions import csrf, db, limiter, login_manager
+from panel.plugins import PluginHost
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+class NotReady(RuntimeError):
+    """The database is not usable yet; the message says what to run."""
+
+
+def create_app(config: dict[str, Any] | None = None, *, check_database: bool = False) -> Flask:
+    """Build an app. ``check_database`` makes start-up fail at once on an outdated schema or a
+    wrong master key (used by panel.wsgi); otherwise the first request checks and answers 503."""
+    instance = (config or {}).get("INSTANCE_PATH") or os.environ.get("PANEL_INSTANCE_PATH")
+    app = Flask("panel", instance_path=str(Path(instance).resolve()) if instance else None)
+    settings = config_mod.load(Path(app.instance_path), config)
+    config_mod.check(settings)
+    app.config.update(settings)
+    _harden(app)
+
+    db.init_app(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    app.extensions["panel.keyring"] = KeyringHolder(lambda: db.engine,
+                                                    config_mod.master_key(settings))
+    host = PluginHost(app.config["PLUGINS"])
+    app.extensions["panel.plugins"] = host
+    host.register_blueprints(app)
+    for commands in host.pm.hook.panel_cli_commands():
+        for command in commands:
+            app.cli.add_command(command)
+
+    _install_request_hooks(app)
+    _install_error_handlers(app)
+    if check_database:
+        with app.app_context():
+            ensure_ready()
+    return app
+
+
+def _harden(app: Flask) -> None:
+    https = str(app.config.get("BASE_URL", "")).startswith("https://")
+    app.config.update(
+        SESSION_COOKIE_NAME="panel_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=https,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=https,
+        PERMANENT_SESSION_LIFETIME=12 * 3600,
+        WTF_CSRF_SSL_STRICT=https,
+    )
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.close()
+
+
+def ensure_ready() -> None:
+    """Raise NotReady unless the schema is current and the master key opens the key ring."""
+    if current_app.extensions.get("panel.ready"):
+        return
+    from panel import migrate
+
+    try:
+        if not migrate.is_current(current_app):
+            raise NotReady("the database schema is out of date: run `panel db upgrade`")
+        current_app.extensions["panel.keyring"].get(refresh=True)
+    except KeyringError as exc:
+        raise NotReady(str(exc)) from None
+    except OperationalError as exc:
+        raise NotReady(f"the database cannot be reached: {exc.orig}") from None
+    current_app.extensions["panel.ready"] = True
+
+
+def _install_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def _ready_and_gated() -> Any:
+        g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
+        try:
+            ensure_ready()
+        except NotReady as exc:
+            app.logger.error("not ready: %s", exc)
+            return render_template("error.html", code=503, title="Not ready",
+                                   message=str(exc)), 503
+        owner = app.extensions["panel.plugins"].blueprint_owner.get(
+            (request.blueprint or "").split(".")[0])
+        if owner and not app.extensions["panel.plugins"].is_active(owner):
+            return render_template("error.html", code=404, title="Not found",
+                                   message="There is nothing at this address."), 404
+        return None
+
+    @app.after_request
+    def _security_headers(response: Any) -> Any:
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Permissions-Policy", "interest-cohort=()")
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        if current_user and getattr(current_user, "is_authenticated", False):
+            response.headers.setdefault("Cache-Control", "no-store")
+        if app.config["SESSION_COOKIE_SECURE"]:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response
+
+    @app.context_processor
+    def _layout() -> dict[str, Any]:
+        from panel.navigation_menu import menu
+
+        return {"nav": menu()}
+
+
+MESSAGES = {
+    400: ("Bad request", "The request could not be understood."),
+    403: ("Not found", "There is nothing at this address."),
+    404: ("Not found", "There is nothing at this address."),
+    405: ("Not allowed", "That action is not available here."),
+    413: ("Too large", "What you sent is larger than this panel accepts."),
+    429: ("Too many attempts", "Too many attempts: wait a minute and try again."),
+}
+
+
+def _install_error_handlers(app: Flask) -> None:
+    def page(code: int, title: str, message: str) -> tuple[str, int]:
+        db.session.rollback()
+        return render_template("error.html", code=code, title=title, message=message), code
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Any:
+        code = exc.code or 500
+        if code == 403:  # never confirm that something exists
+            code = 404
+        title, message = MESSAGES.get(code, (exc.name, exc.description or ""))
+        if code == 429:
+            return page(429, title, message)
+        return page(code, title, message)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError) -> Any:
+        return page(400, "Form expired", "This form expired or was not sent from this site. "
+                    "Go back, reload the page and try again.")
+
+    @app.errorhandler(SealedValueError)
+    def _sealed(exc: SealedValueError) -> Any:
+        app.logger.error("integrity error: %s", exc)
+        return page(500, "Stored data failed its integrity check",
+                    f"A stored value ({exc.table}.{exc.column}) did not pass its integrity "
+                    "check, so nothing was shown. The incident was logged.")
+
+    @app.errorhandler(OperationalError)
+    def _db_down(exc: OperationalError) -> Any:
+        app.logger.error("database unavailable: %s", exc.orig)
+        return page(503, "Try again shortly",
+                    "The database is busy or unreachable. Nothing was saved; try again shortly.")
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Any:
+        app.logger.exception("unhandled error")
+        return page(500, "Something went wrong",
+                    "Something went wrong on our side. Nothing was saved; the error was logged.")

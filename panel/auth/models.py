@@ -1,0 +1,66 @@
+"""People who sign in, and their role."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from panel.crypto import Sealed, normalise, sealed_column
+from panel.db_types import UTCDateTime, created_at, uuid_pk
+from panel.extensions import db
+
+if TYPE_CHECKING:
+    from panel.accounts.models import Account
+
+SUBSCRIBER, RESELLER, STAFF, ADMIN = "subscriber", "reseller", "staff", "admin"
+ROLES = (SUBSCRIBER, RESELLER, STAFF, ADMIN)
+STAFF_ROLES = (STAFF, ADMIN)
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    role: Mapped[str] = mapped_column(String(16), index=True)
+    _email: Mapped[str | None] = sealed_column("email")
+    email_bidx: Mapped[str | None] = mapped_column(String(64), unique=True)
+    email = Sealed(index="email_bidx", normaliser=normalise.email)
+    _display_name: Mapped[str | None] = sealed_column("display_name")
+    display_name = Sealed()
+    password_hash: Mapped[str] = mapped_column(Text)
+    # Part of the login id: changing it signs out every session (password change, "sign out all").
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    _totp_secret: Mapped[str | None] = sealed_column("totp_secret")
+    totp_secret = Sealed()
+    account_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("account.id", ondelete="SET NULL", use_alter=True), unique=True)
+    created_at: Mapped[datetime] = created_at()
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    account: Mapped[Account | None] = relationship(foreign_keys=[account_id])
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return bool(self.active)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    @property
+    def label(self) -> str:
+        return self.display_name or self.role

@@ -1,0 +1,116 @@
+"""The subscriber's self-service area under /client/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from panel.accounts.forms import ContactForm
+from panel.accounts.models import CONTACT_FIELDS, Account
+from panel.accounts.service import profile_as_contact, update_account, update_domain_contact
+from panel.auth.access import role_required
+from panel.auth.models import SUBSCRIBER
+from panel.billing.models import Invoice, PaymentMethod, Service
+from panel.domains.forms import DomainContactForm
+from panel.domains.models import CONTACT_FIELDS as DOMAIN_CONTACT_FIELDS
+from panel.domains.models import CONTACT_ROLES, Domain
+from panel.extensions import db
+from panel.tenancy import get_or_404, scoped
+
+bp = Blueprint("client", __name__, url_prefix="/client")
+
+
+@bp.before_request
+@role_required(SUBSCRIBER)
+def _subscribers_only() -> None:
+    return None
+
+
+def _account() -> Account:
+    account = db.session.execute(scoped(current_user, Account)).scalar_one_or_none()
+    if account is None:
+        abort(404)
+    return account
+
+
+@bp.route("/")
+def dashboard() -> Any:
+    account = _account()
+    unpaid = db.session.execute(
+        scoped(current_user, Invoice).with_only_columns(func.count())
+        .where(Invoice.status == "unpaid")).scalar_one()
+    return render_template("client/dashboard.html", account=account, unpaid=unpaid)
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+def profile() -> Any:
+    account = _account()
+    form = ContactForm(data={f: getattr(account, f) or "" for f in CONTACT_FIELDS})
+    if request.method == "POST":
+        form = ContactForm()
+        if form.validate():
+            changed = update_account(account, form.data, current_user)
+            flash(f"Saved: {', '.join(f.replace('_', ' ') for f in changed)}." if changed
+                  else "Nothing changed.")
+            return redirect(url_for(".profile"))
+        return render_template("client/profile.html", account=account, form=form), 400
+    return render_template("client/profile.html", account=account, form=form)
+
+
+@bp.route("/domains")
+def domains() -> Any:
+    rows = db.session.execute(scoped(current_user, Domain).order_by(Domain.name)).scalars().all()
+    return render_template("client/domains.html", domains=rows)
+
+
+@bp.route("/domains/<domain_id>")
+def domain(domain_id: str) -> Any:
+    row = get_or_404(current_user, Domain, domain_id)
+    return render_template("client/domain.html", domain=row, roles=CONTACT_ROLES)
+
+
+@bp.route("/domains/<domain_id>/contacts/<role>", methods=["GET", "POST"])
+def domain_contact(domain_id: str, role: str) -> Any:
+    row = get_or_404(current_user, Domain, domain_id)
+    if role not in CONTACT_ROLES:
+        abort(404)
+    contact = row.contact(role)
+    if request.method == "POST" and "copy_profile" in request.form:
+        form = DomainContactForm(data=profile_as_contact(row.account))
+        form.validate()  # shows what the profile lacks before anything is saved
+        return render_template("client/domain_contact.html", domain=row, role=role, form=form,
+                               copied=True)
+    if request.method == "POST":
+        form = DomainContactForm()
+        if form.validate():
+            changed = update_domain_contact(row, role, form.data, current_user)
+            flash(f"{role.title()} contact saved." if changed else "Nothing changed.")
+            return redirect(url_for(".domain", domain_id=row.id))
+        return render_template("client/domain_contact.html", domain=row, role=role,
+                               form=form), 400
+    data = {f: getattr(contact, f) or "" for f in DOMAIN_CONTACT_FIELDS} if contact else {}
+    return render_template("client/domain_contact.html", domain=row, role=role,
+                           form=DomainContactForm(data=data))
+
+
+@bp.route("/services")
+def services() -> Any:
+    rows = db.session.execute(scoped(current_user, Service).order_by(Service.started_on)).scalars()
+    return render_template("client/services.html", services=rows.all())
+
+
+@bp.route("/invoices")
+def invoices() -> Any:
+    rows = db.session.execute(
+        scoped(current_user, Invoice).order_by(Invoice.issued_on.desc())).scalars().all()
+    methods = db.session.execute(scoped(current_user, PaymentMethod)).scalars().all()
+    return render_template("client/invoices.html", invoices=rows, methods=methods)
+
+
+@bp.route("/invoices/<invoice_id>")
+def invoice(invoice_id: str) -> Any:
+    return render_template("client/invoice.html",
+                           invoice=get_or_404(current_user, Invoice, invoice_id))

@@ -1,0 +1,125 @@
+"""Configuration: defaults < instance/panel.toml (or panel.py) < PANEL_* environment.
+
+Kept in one place so an operator can tell where any setting came from.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+#: The key `panel demo` documents for throwaway debug runs. Refused outside debug/testing.
+INSECURE_DEMO_KEY = "insecure-demo-key-do-not-use-in-production"
+
+DEFAULTS: dict[str, Any] = {
+    "SECRET_KEY": None,
+    "DATABASE_URL": None,  # default: sqlite file in the instance folder
+    "MASTER_KEY": None,
+    "MASTER_KEY_FILE": None,
+    "SMTP_URL": None,
+    "BASE_URL": "http://127.0.0.1:5000",
+    "PLUGINS": "privacy",
+    "MAIL_FROM": "Hosting Panel <no-reply@panel.test>",
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "LOGIN_LIMIT_PER_IP": "20 per minute",
+    "LOGIN_LIMIT_PER_ACCOUNT": "5 per minute",
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "MAIL_RETRY_SECONDS": 300,
+    "MAIL_MAX_ATTEMPTS": 10,
+    "DEBUG": False,
+    "TESTING": False,
+}
+
+# Settings read from PANEL_<NAME>. Everything else in DEFAULTS can come from the file.
+ENV_NAMES = (
+    "SECRET_KEY", "DATABASE_URL", "MASTER_KEY", "MASTER_KEY_FILE", "SMTP_URL", "BASE_URL",
+    "PLUGINS", "MAIL_FROM", "RATELIMIT_STORAGE_URI", "DEBUG",
+)
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or unusable; the message names the setting."""
+
+
+def _coerce(name: str, value: str) -> Any:
+    if name == "DEBUG":
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    return value
+
+
+def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Merge the three layers; explicit overrides (tests, create_app(config=...)) win."""
+    merged = dict(DEFAULTS)
+    toml_file = instance_path / "panel.toml"
+    py_file = instance_path / "panel.py"
+    if toml_file.exists():
+        with toml_file.open("rb") as fh:
+            merged.update({k.upper(): v for k, v in tomllib.load(fh).items()})
+    elif py_file.exists():
+        namespace: dict[str, Any] = {}
+        exec(compile(py_file.read_text(), str(py_file), "exec"), namespace)  # noqa: S102 - operator's own file
+        merged.update({k: v for k, v in namespace.items() if k.isupper()})
+    for name in ENV_NAMES:
+        env = os.environ.get(f"PANEL_{name}")
+        if env is not None and (env != "" or name == "PLUGINS"):  # PANEL_PLUGINS="" means none
+            merged[name] = _coerce(name, env)
+    if overrides:
+        merged.update(overrides)
+    if not merged.get("DATABASE_URL"):
+        merged["DATABASE_URL"] = f"sqlite:///{instance_path / 'panel.db'}"
+    merged["SQLALCHEMY_DATABASE_URI"] = merged["DATABASE_URL"]
+    if isinstance(merged["PLUGINS"], str):
+        merged["PLUGINS"] = [p.strip() for p in merged["PLUGINS"].split(",") if p.strip()]
+    return merged
+
+
+def check(config: dict[str, Any]) -> None:
+    """Refuse to start on an unsafe or incomplete configuration."""
+    secret = config.get("SECRET_KEY")
+    relaxed = bool(config.get("DEBUG") or config.get("TESTING"))
+    if not secret:
+        raise ConfigError(
+            "SECRET_KEY is not set: set PANEL_SECRET_KEY or secret_key in instance/panel.toml"
+        )
+    if secret == INSECURE_DEMO_KEY and not relaxed:
+        raise ConfigError(
+            "SECRET_KEY is the published demo key: it is only accepted with DEBUG on; "
+            "set PANEL_SECRET_KEY to a random value"
+        )
+    if len(str(secret)) < 16 and not relaxed:
+        raise ConfigError("SECRET_KEY is too short: use at least 32 random characters")
+    master_key(config)  # raises ConfigError when missing or malformed
+
+
+def master_key(config: dict[str, Any]) -> bytes:
+    """The 32-byte master key from PANEL_MASTER_KEY (base64) or PANEL_MASTER_KEY_FILE."""
+    raw = config.get("MASTER_KEY")
+    source = "PANEL_MASTER_KEY"
+    if not raw and config.get("MASTER_KEY_FILE"):
+        path = Path(config["MASTER_KEY_FILE"])
+        source = f"PANEL_MASTER_KEY_FILE ({path})"
+        try:
+            raw = path.read_text().strip()
+        except OSError as exc:
+            raise ConfigError(f"{source} cannot be read: {exc.strerror}") from None
+    if not raw:
+        raise ConfigError(
+            "The master key is not set: set PANEL_MASTER_KEY or PANEL_MASTER_KEY_FILE "
+            "(`make run` creates instance/master.key)"
+        )
+    try:
+        key = base64.urlsafe_b64decode(str(raw).strip() + "=" * (-len(str(raw).strip()) % 4))
+    except (binascii.Error, ValueError):
+        raise ConfigError(f"{source} is not base64") from None
+    if len(key) != 32:
+        raise ConfigError(f"{source} must decode to 32 bytes, not {len(key)}")
+    return key
+
+
+def new_master_key() -> str:
+    """A fresh master key in the form PANEL_MASTER_KEY takes."""
+    return base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")

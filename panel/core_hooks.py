@@ -1,0 +1,65 @@
+"""The core implements its own hooks, so core and plugins extend the panel the same way."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from flask import Blueprint
+
+from panel.hookspecs import hookimpl
+from panel.jobs import Job
+from panel.navigation import NavItem
+
+if TYPE_CHECKING:
+    import click
+
+    from panel.auth.models import User
+
+
+@hookimpl
+def panel_blueprints() -> list[Blueprint]:
+    from panel.admin.views import bp as admin
+    from panel.auth.views import bp as auth
+    from panel.client.views import bp as client
+    from panel.mail.views import bp as mail
+    from panel.public import bp as public
+    from panel.reseller.views import bp as reseller
+
+    return [public, auth, client, reseller, admin, mail]
+
+
+@hookimpl
+def panel_migration_dirs() -> list[str]:
+    return [str(Path(__file__).resolve().parent / "migrations" / "versions")]
+
+
+@hookimpl
+def panel_cli_commands() -> list[click.Command]:
+    from panel.cli import core_commands
+
+    return core_commands()
+
+
+@hookimpl
+def panel_jobs() -> list[Job]:
+    from panel.mail.outbox import deliver_due
+
+    return [Job("mail.send", timedelta(minutes=1), deliver_due)]
+
+
+@hookimpl
+def panel_nav_items(area: str, user: User) -> list[NavItem]:
+    if area == "client":
+        return [NavItem("Overview", "client.dashboard", 0), NavItem("Profile", "client.profile", 10),
+                NavItem("Domains", "client.domains", 20), NavItem("Services", "client.services", 30),
+                NavItem("Billing", "client.invoices", 40)]
+    if area == "reseller":
+        return [NavItem("Customers", "reseller.dashboard", 0)]
+    if area == "admin":
+        items = [NavItem("Customers", "admin.dashboard", 0)]
+        if user.role == "admin":
+            items += [NavItem("Plugins", "admin.plugins", 80), NavItem("Mail", "admin_mail.index", 90)]
+        return items
+    return []

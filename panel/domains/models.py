@@ -1,0 +1,72 @@
+"""Domains and their four registration contacts (P04)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Boolean, Date, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from panel.crypto import Sealed, normalise, sealed_column
+from panel.db_types import created_at, uuid_pk
+from panel.extensions import db
+
+if TYPE_CHECKING:
+    from panel.accounts.models import Account
+
+CONTACT_ROLES = ("registrant", "admin", "tech", "billing")
+CONTACT_FIELDS = ("name", "organization", "email", "phone", "street", "city", "state",
+                  "postcode", "country")
+
+
+class Domain(db.Model):
+    __tablename__ = "domain"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("account.id"), index=True)
+    name: Mapped[str] = mapped_column(String(253), unique=True)  # ASCII (punycode) form
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    registered_on: Mapped[date] = mapped_column(Date)
+    expires_on: Mapped[date] = mapped_column(Date)
+    nameservers: Mapped[str] = mapped_column(Text, default="")
+    privacy_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = created_at()
+
+    account: Mapped[Account] = relationship(back_populates="domains")
+    contacts: Mapped[list[DomainContact]] = relationship(
+        back_populates="domain", cascade="all, delete-orphan")
+
+    def contact(self, role: str) -> DomainContact | None:
+        return next((c for c in self.contacts if c.role == role), None)
+
+
+class DomainContact(db.Model):
+    __tablename__ = "domain_contact"
+    __table_args__ = (UniqueConstraint("domain_id", "role"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    domain_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("domain.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))
+
+    _name: Mapped[str | None] = sealed_column("name")
+    name = Sealed()
+    _organization: Mapped[str | None] = sealed_column("organization")
+    organization = Sealed()
+    _email: Mapped[str | None] = sealed_column("email")
+    email = Sealed(normaliser=normalise.email)
+    _phone: Mapped[str | None] = sealed_column("phone")
+    phone = Sealed()
+    _street: Mapped[str | None] = sealed_column("street")
+    street = Sealed()
+    _city: Mapped[str | None] = sealed_column("city")
+    city = Sealed()
+    _state: Mapped[str | None] = sealed_column("state")
+    state = Sealed()
+    _postcode: Mapped[str | None] = sealed_column("postcode")
+    postcode = Sealed()
+    _country: Mapped[str | None] = sealed_column("country")
+    country = Sealed()
+
+    domain: Mapped[Domain] = relationship(back_populates="contacts")

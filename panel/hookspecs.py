@@ -1,0 +1,77 @@
+"""Every hook the panel calls. A plugin implements these with ``@hookimpl`` in plugin.py.
+
+WHMCS names, for orientation: ``_config`` -> panel_plugin_info; ``_output``/``_clientarea``
+-> panel_blueprints + panel_nav_items; ClientAdd/ClientEdit/ClientLogin -> panel_account_created,
+panel_account_updated, panel_user_login; DailyCronJob -> panel_jobs; EmailPreSend ->
+panel_email_pre_send. The core implements some of these itself (panel/core_hooks.py).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+    from flask import Blueprint
+
+    from panel.accounts.models import Account
+    from panel.auth.models import User
+    from panel.jobs import Job
+    from panel.mail.models import OutboxMessage
+    from panel.navigation import NavItem
+
+PROJECT = "panel"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec(firstresult=True)
+def panel_plugin_info() -> dict[str, Any]:
+    """Name, version and one-line description shown in the admin plugin list."""
+
+
+@hookspec
+def panel_blueprints() -> list[Blueprint]:
+    """Blueprints to register. Routes answer 404 while the plugin is deactivated."""
+
+
+@hookspec
+def panel_nav_items(area: str, user: User) -> list[NavItem]:
+    """Links for the navigation of ``area`` ("client", "reseller" or "admin") as ``user`` sees it."""
+
+
+@hookspec
+def panel_cli_commands() -> list[click.Command]:
+    """Click commands to add to the ``panel`` command line."""
+
+
+@hookspec
+def panel_migration_dirs() -> list[str]:
+    """Folders of Alembic revisions (each plugin its own branch) for `panel db upgrade`."""
+
+
+@hookspec
+def panel_jobs() -> list[Job]:
+    """Jobs for `panel cron`, each with how often it is due (WHMCS's DailyCronJob and more)."""
+
+
+@hookspec
+def panel_account_created(account: Account, actor: User | None) -> None:
+    """A subscriber account was created (by sign-up, a reseller, staff or `panel demo`)."""
+
+
+@hookspec
+def panel_account_updated(account: Account, actor: User | None, fields: list[str]) -> None:
+    """Account or domain-contact fields changed. ``fields`` names them; never their values."""
+
+
+@hookspec
+def panel_user_login(user: User, method: str) -> None:
+    """A user signed in (``method``: "password", ...)."""
+
+
+@hookspec
+def panel_email_pre_send(message: OutboxMessage, headers: dict[str, str]) -> str | None:
+    """Called at delivery time. Return a reason to suppress the message, or add to ``headers``."""

@@ -1,0 +1,31 @@
+"""Builds the navigation for the area the current page belongs to."""
+
+from __future__ import annotations
+
+from flask import request, url_for
+from flask_login import current_user
+
+from panel.navigation import NavItem
+from panel.plugins import hook
+
+AREAS = {"client": "client", "reseller": "reseller", "admin": "admin", "admin_mail": "admin"}
+HOME = {"subscriber": "client", "reseller": "reseller", "staff": "admin", "admin": "admin"}
+
+
+def area() -> str | None:
+    blueprint = (request.blueprint or "").split(".")[0]
+    if blueprint in AREAS:
+        return AREAS[blueprint]
+    if current_user.is_authenticated:
+        return HOME.get(current_user.role)
+    return None
+
+
+def menu() -> list[dict[str, str | bool]]:
+    if not current_user.is_authenticated:
+        return []
+    where = HOME.get(current_user.role)
+    items: list[NavItem] = [i for group in hook().panel_nav_items(area=where, user=current_user)
+                            for i in group]
+    return [{"label": i.label, "url": url_for(i.endpoint),
+             "current": request.endpoint == i.endpoint} for i in sorted(items, key=lambda i: i.order)]
