@@ -9,7 +9,8 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
-from panel.app import create_app
+from panel.app import NotReady, create_app
+from panel.cliutil import needs_database
 
 
 def _app():  # type: ignore[no-untyped-def]
@@ -17,8 +18,20 @@ def _app():  # type: ignore[no-untyped-def]
 
 
 @click.group(cls=FlaskGroup, create_app=_app, add_version_option=False)
-def main() -> None:
+def cli() -> None:
     """Hosting panel: serve, migrate, run jobs and manage keys."""
+
+
+def main() -> None:
+    """Console entry point: configuration problems are one clear line, not a traceback."""
+    from panel.config import ConfigError
+    from panel.crypto.errors import KeyringError
+
+    try:
+        cli.main(standalone_mode=True)
+    except (ConfigError, KeyringError, NotReady) as exc:
+        click.echo(f"panel: {exc}", err=True)
+        sys.exit(2)
 
 
 @click.group("db")
@@ -72,7 +85,7 @@ def user_group() -> None:
 @click.option("--role", type=click.Choice(["subscriber", "reseller", "staff", "admin"]), required=True)
 @click.option("--email", required=True)
 @click.option("--name", default=None, help="Display name.")
-@with_appcontext
+@needs_database
 def user_create(role: str, email: str, name: str | None) -> None:
     """Create a user. The password is prompted for, or read from standard input."""
     from panel.auth.models import User
@@ -101,7 +114,7 @@ def user_create(role: str, email: str, name: str | None) -> None:
 
 @click.command("cron")
 @click.option("--force", is_flag=True, help="Run every job now, due or not.")
-@with_appcontext
+@needs_database
 def cron(force: bool) -> None:
     """Run every due job once; safe to start while another run is going."""
     from panel.jobs import run_due
@@ -114,7 +127,7 @@ def cron(force: bool) -> None:
 @click.command("demo")
 @click.option("--password", default=None, help="Password for every demo login.")
 @click.option("--json", "as_json", is_flag=True, help="Print the demo logins as JSON.")
-@with_appcontext
+@needs_database
 def demo(password: str | None, as_json: bool) -> None:
     """Seed demo data (idempotent) and print the demo logins."""
     from panel.demo import seed

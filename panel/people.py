@@ -17,16 +17,19 @@ def next_account_number() -> int:
     return (db.session.execute(select(func.max(Account.number))).scalar() or 1000) + 1
 
 
-def create_subscriber(*, email: str, password: str, first_name: str, last_name: str,
-                      phone: str | None, actor: User | None,
+def create_subscriber(*, email: str, password: str | None, first_name: str, last_name: str,
+                      phone: str | None, actor: User | None, password_hash: str | None = None,
                       reseller_id: uuid.UUID | None = None, commit: bool = True,
                       **contact: str | None) -> User:
     account = Account(id=uuid.uuid4(), number=next_account_number(), reseller_id=reseller_id,
                       first_name=first_name or None, last_name=last_name or None, phone=phone,
                       **contact)
     user = User(role=SUBSCRIBER, email=email, display_name=f"{first_name} {last_name}".strip(),
-                password_hash=hash_password(password), account_id=account.id)
-    db.session.add_all([account, user])
+                password_hash=password_hash or hash_password(password or ""),
+                account_id=account.id)
+    db.session.add(account)
+    db.session.flush()  # account and user reference each other: the account row goes first
+    db.session.add(user)
     db.session.flush()
     hook().panel_account_created(account=account, actor=actor)
     if commit:

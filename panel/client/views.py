@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import func
 
 from panel.accounts.forms import ContactForm
 from panel.accounts.models import CONTACT_FIELDS, Account

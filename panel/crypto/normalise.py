@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import idna
 import phonenumbers
 
@@ -12,10 +14,8 @@ def email(value: str) -> str:
     local, at, domain = value.rpartition("@")
     if not at:
         return value
-    try:
+    with contextlib.suppress(idna.IDNAError):  # not a valid IDN: index it as typed
         domain = idna.encode(domain, uts46=True).decode("ascii")
-    except idna.IDNAError:
-        pass
     return f"{local}@{domain}"
 
 

@@ -3,8 +3,24 @@
 from __future__ import annotations
 
 import click
+from flask.cli import with_appcontext
 
 
 @click.group("mail")
 def mail_group() -> None:
     """The mail outbox."""
+
+
+@mail_group.command("send")
+@click.option("--limit", type=click.IntRange(min=1), default=200, show_default=True,
+              help="Deliver at most this many messages in this run.")
+@with_appcontext
+def send(limit: int) -> None:
+    """Deliver the messages that are due; safe to run while another run is going."""
+    from panel.mail.outbox import MailConfigError, deliver_due
+
+    try:
+        summary = deliver_due(limit=limit)
+    except MailConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(summary)

@@ -1,0 +1,47 @@
+# The two commands in the README: `make run` and `make test`. Both work on a fresh machine.
+VENV     ?= .venv
+PY       := $(VENV)/bin/python
+INSTANCE ?= $(CURDIR)/instance
+HOST     ?= 127.0.0.1
+PORT     ?= 5000
+APT      := $(shell [ "$$(id -u)" = 0 ] && echo apt-get || echo sudo apt-get)
+
+.PHONY: run test lint bench setup deps-system clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e ".[test,bench]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+# Debian packages the tests and benchmarks drive for real (browser, whois client, load generator).
+deps-system:
+	@missing=""; \
+	for p in chromium whois wrk sqlite3; do command -v $$p >/dev/null || missing="$$missing $$p"; done; \
+	[ -x /usr/lib/postgresql/15/bin/initdb ] || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(APT) update -qq && DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq $$missing; \
+	fi
+
+run: setup
+	$(PY) -m panel.instance_setup $(INSTANCE)
+	PANEL_INSTANCE_PATH=$(INSTANCE) $(VENV)/bin/panel db upgrade
+	PANEL_INSTANCE_PATH=$(INSTANCE) $(VENV)/bin/panel demo
+	@echo "Serving on http://$(HOST):$(PORT) (Ctrl-C to stop)"
+	PANEL_INSTANCE_PATH=$(INSTANCE) $(VENV)/bin/gunicorn --workers 2 --bind $(HOST):$(PORT) \
+	  --access-logfile - 'panel.wsgi:app'
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+test: setup deps-system lint
+	$(VENV)/bin/pytest -q
+
+bench: setup deps-system
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
