@@ -7,7 +7,7 @@ from typing import Any
 
 import phonenumbers
 import pycountry
-from wtforms import Field, Form, StringField
+from wtforms import Field, Form, SelectChoice, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
 
@@ -17,6 +17,7 @@ def _countries() -> list[tuple[str, str]]:
 
 COUNTRIES = _countries()
 COUNTRY_CODES = frozenset(code for code, _ in COUNTRIES)
+COUNTRY_CHOICES = [SelectChoice("", "—"), *(SelectChoice(code, name) for code, name in COUNTRIES)]
 
 
 def plain_text(form: Form, field: Field) -> None:

@@ -8,6 +8,7 @@ Set PANEL_TEST_BACKENDS=sqlite for a quick local run; `make test` runs both.
 from __future__ import annotations
 
 import base64
+import contextvars
 import hashlib
 import os
 import re
@@ -32,10 +33,14 @@ TEST_MASTER_KEY = base64.urlsafe_b64encode(hashlib.sha256(b"panel test master").
 BACKENDS = [b for b in os.environ.get("PANEL_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
 
 
+# `make test` also runs the core tests with no plugin at all: PANEL_TEST_PLUGINS="".
+TEST_PLUGINS = os.environ.get("PANEL_TEST_PLUGINS", "privacy")
+
+
 def app_config(database_url: str, instance: Path, **extra: Any) -> dict[str, Any]:
     return {"TESTING": True, "SECRET_KEY": TEST_SECRET_KEY, "MASTER_KEY": TEST_MASTER_KEY,
             "DATABASE_URL": database_url, "INSTANCE_PATH": str(instance),
-            "BASE_URL": "http://localhost", **extra}
+            "BASE_URL": "http://localhost", "PLUGINS": TEST_PLUGINS, **extra}
 
 
 @pytest.fixture(scope="session")
@@ -98,6 +103,19 @@ def database_url(backend: str, _templates: dict[str, Any], tmp_path: Path) -> It
     _pg_admin(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+class IsolatedClient(FlaskClient):
+    """Each request gets its own app context (so its own ``g`` and database session), as in
+    production. Flask would otherwise reuse the test's app context for every request."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        try:
+            db.session.expire_all()  # the test's own session sees what the request wrote
+        except RuntimeError:  # no app context in the test: nothing to refresh
+            pass
+        return response
+
+
 @pytest.fixture
 def make_app(database_url: str, tmp_path: Path) -> Iterator[Any]:
     """Build further apps on the same database (another worker, other settings)."""
@@ -107,6 +125,7 @@ def make_app(database_url: str, tmp_path: Path) -> Iterator[Any]:
         instance = tmp_path / "instance"
         instance.mkdir(exist_ok=True)
         app = create_app(app_config(database_url, instance, **extra))
+        app.test_client_class = IsolatedClient
         built.append(app)
         return app
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import SelectField
 
-from panel.validation import COUNTRIES, e164_phone, iso_country, text
+from panel.validation import COUNTRY_CHOICES, e164_phone, iso_country, text
 
 
 class ContactForm(FlaskForm):
@@ -18,6 +18,6 @@ class ContactForm(FlaskForm):
     city = text("City", 100)
     state = text("State or province", 100)
     postcode = text("Postal code", 20)
-    country = SelectField("Country", choices=[("", "—"), *COUNTRIES], validators=[iso_country],
+    country = SelectField("Country", choices=COUNTRY_CHOICES, validators=[iso_country],
                           validate_choice=False)
     tax_id = text("Tax id", 40)

@@ -87,7 +87,7 @@ def logout() -> Any:
 def password() -> Any:
     form = PasswordForm()
     if form.validate_on_submit():
-        user: User = current_user  # type: ignore[assignment]
+        user: User = current_user._get_current_object()  # type: ignore[attr-defined]
         if not verify(user.password_hash, form.current.data):
             form.current.errors = ["That is not your current password."]
             return render_template("auth/password.html", form=form), 400

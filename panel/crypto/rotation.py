@@ -404,8 +404,8 @@ def retire(engine: Engine, kid: str, *, settle_seconds: float | None = None) -> 
     age = seconds_since_primary_changed(engine)
     if age < settle:
         raise KeyCommandError(
-            f"the primary key changed {age:.0f}s ago; panel processes may still write with "
-            f"key {kid} for up to {settle:.0f}s: run `panel keys rotate` again, then retire")
+            f"the primary key changed {age:.0f}s ago and panel processes may still write with "
+            f"key {kid} for up to {settle:.0f}s: try again in {settle - age + 1:.0f}s")
     with engine.begin() as conn:
         conn.execute(update(CryptoKey).where(CryptoKey.kid == kid)
                      .values(state=STATE_RETIRED, wrapped=None, retired_at=func.now()))

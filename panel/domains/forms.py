@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField
 from wtforms.validators import DataRequired, Email, Length
 
-from panel.validation import COUNTRIES, e164_phone, iso_country, plain_text, text
+from panel.validation import COUNTRY_CHOICES, e164_phone, iso_country, plain_text, text
 
 
 class DomainContactForm(FlaskForm):
@@ -20,6 +20,6 @@ class DomainContactForm(FlaskForm):
     city = text("City", 100, required=True)
     state = text("State or province", 100)
     postcode = text("Postal code", 20)
-    country = SelectField("Country", choices=[("", "—"), *COUNTRIES],
+    country = SelectField("Country", choices=COUNTRY_CHOICES,
                           validators=[DataRequired(message="Country is required."), iso_country],
                           validate_choice=False)
