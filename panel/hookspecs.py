@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from flask import Blueprint
 
     from panel.accounts.models import Account
+    from panel.audit import AuditEvent
     from panel.auth.models import User
     from panel.jobs import Job
     from panel.mail.models import OutboxMessage
@@ -75,3 +76,16 @@ def panel_user_login(user: User, method: str) -> None:
 @hookspec
 def panel_email_pre_send(message: OutboxMessage, headers: dict[str, str]) -> str | None:
     """Called at delivery time. Return a reason to suppress the message, or add to ``headers``."""
+
+
+@hookspec
+def panel_audit_event(event: AuditEvent) -> None:
+    """Something privacy-relevant happened: a staff action, a view of customer data, a consent
+    change... The privacy plugin appends it to the tamper-evident trail."""
+
+
+@hookspec(firstresult=True)
+def panel_account_access(viewer: User, account: Account, purpose: str) -> Any:
+    """Before staff open ``account``'s data. Return a response (e.g. a redirect to the access
+    session form) to stop them, or None to let them in. Resellers and subscribers are scoped
+    by panel.tenancy before this is asked."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from panel import audit
 from panel.accounts.models import CONTACT_FIELDS, Account
+from panel.audit import AuditEvent
 from panel.auth.models import User
 from panel.domains.models import CONTACT_FIELDS as DOMAIN_CONTACT_FIELDS
 from panel.domains.models import Domain, DomainContact
@@ -25,10 +27,18 @@ def assign(target: object, data: Mapping[str, Any], fields: Iterable[str], prefi
     return changed
 
 
+def _changed(account: Account, actor: User | None, fields: list[str], action: str,
+             what: str) -> None:
+    """Tell listeners and the trail, inside the transaction that makes the change."""
+    hook().panel_account_updated(account=account, actor=actor, fields=fields)
+    audit.record(AuditEvent(action, actor=actor, account_id=account.id, object=what,
+                            fields=fields))
+
+
 def update_account(account: Account, data: Mapping[str, Any], actor: User | None) -> list[str]:
     changed = assign(account, data, CONTACT_FIELDS)
     if changed:
-        hook().panel_account_updated(account=account, actor=actor, fields=changed)
+        _changed(account, actor, changed, "account.update", f"account {account.number}")
     db.session.commit()
     return changed
 
@@ -39,9 +49,10 @@ def update_domain_contact(domain: Domain, role: str, data: Mapping[str, Any],
     if contact is None:
         contact = DomainContact(role=role)
         domain.contacts.append(contact)
-    changed = assign(contact, data, DOMAIN_CONTACT_FIELDS, prefix=f"domain {domain.name} {role} ")
+    changed = assign(contact, data, DOMAIN_CONTACT_FIELDS)
     if changed:
-        hook().panel_account_updated(account=domain.account, actor=actor, fields=changed)
+        _changed(domain.account, actor, changed, "domain_contact.update",
+                 f"domain {domain.name} {role} contact")
     db.session.commit()
     return changed
 

@@ -8,12 +8,15 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from panel import audit
 from panel.accounts.forms import ContactForm
 from panel.accounts.models import CONTACT_FIELDS, Account
 from panel.accounts.service import update_account
+from panel.audit import AuditEvent
 from panel.auth.models import User
 from panel.domains.models import Domain
 from panel.extensions import db
+from panel.plugins import hook
 from panel.tenancy import accounts, get_or_404
 
 
@@ -31,7 +34,11 @@ def customer_rows(extra: Any = None, limit: int = 200) -> list[dict[str, Any]]:
 
 
 def customer_page(template: str, account_id: str, endpoint: str) -> Any:
+    """A customer's data, for a reseller (its own) or staff (as the access hook allows)."""
     account = get_or_404(current_user, Account, account_id)
+    gate = hook().panel_account_access(viewer=current_user, account=account, purpose="view")
+    if gate is not None:
+        return gate
     form = ContactForm(data={f: getattr(account, f) or "" for f in CONTACT_FIELDS})
     status = 200
     if request.method == "POST":
@@ -42,4 +49,8 @@ def customer_page(template: str, account_id: str, endpoint: str) -> Any:
             return redirect(url_for(endpoint, account_id=account.id))
         status = 400
     login: User | None = account.user
+    if request.method == "GET":
+        audit.record(AuditEvent("account.view", actor=current_user, account_id=account.id,
+                                object="customer page"))
+        db.session.commit()
     return render_template(template, account=account, form=form, login=login), status

@@ -8,11 +8,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from sqlalchemy import select
 
+from panel import audit
 from panel.accounts.models import Account
 from panel.accounts.views_common import customer_page, customer_rows
+from panel.audit import AuditEvent
 from panel.auth.access import role_required
 from panel.auth.models import ADMIN, STAFF, User
 from panel.domains.models import Domain
+from panel.extensions import db
 from panel.plugins import current_host
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -58,7 +61,14 @@ def plugins() -> Any:
         if name not in host.modules:
             abort(404)
         active = request.form.get("action") == "activate"
+        event = AuditEvent(f"plugin.{'activate' if active else 'deactivate'}", actor=current_user,
+                           object=f"plugin {name}")
+        if not active:
+            audit.record(event)  # while the trail still listens; commits with the change
         host.set_active(name, active)
+        if active:
+            audit.record(event)
+            db.session.commit()
         flash(f"Plugin {name} {'activated' if active else 'deactivated'}.")
         return redirect(url_for(".plugins"))
     rows = [{"name": n, "info": host.info(n), "active": host.is_active(n)} for n in host.modules]

@@ -10,9 +10,10 @@ from panel.navigation import NavItem
 from plugins.privacy import models  # noqa: F401 - registers the plugin's tables
 
 if TYPE_CHECKING:
+    import click
     from flask import Blueprint
 
-    from panel.accounts.models import Account
+    from panel.audit import AuditEvent
     from panel.auth.models import User
 
 HERE = Path(__file__).resolve().parent
@@ -44,7 +45,14 @@ def panel_nav_items(area: str, user: User) -> list[NavItem]:
 
 
 @hookimpl
-def panel_account_updated(account: Account, actor: User | None, fields: list[str]) -> None:
-    from plugins.privacy.services import change_history
+def panel_audit_event(event: AuditEvent) -> None:
+    from plugins.privacy.services import trail
 
-    change_history.record(account, actor, fields)
+    trail.append(event)
+
+
+@hookimpl
+def panel_cli_commands() -> list[click.Command]:
+    from plugins.privacy.cli import audit_group
+
+    return [audit_group]

@@ -10,7 +10,7 @@ from flask import Blueprint
 from panel.hookspecs import hookimpl
 from panel.jobs import Job
 from panel.plugins import hook
-from plugins.privacy.models import ChangeEvent
+from plugins.privacy.models import AuditEntry
 from tests.conftest import login, post_form
 
 
@@ -30,7 +30,7 @@ def test_p05_subscriber_sees_which_fields_changed_and_by_whom(client, factories,
     assert "first name, last name, phone, city, country" in page  # city was left blank
     assert "Grace" not in page and "+14155550123" not in page  # fields are named, values never
     assert "You" in page
-    events = ChangeEvent.query.filter_by(account_id=user.account_id).all()
+    events = AuditEntry.query.filter_by(account_id=user.account_id, action="account.update").all()
     assert len(events) == 1 and events[0].actor_role == "subscriber"
 
 
@@ -43,7 +43,7 @@ def test_p05_reseller_edits_show_up_as_the_reseller(app, client, factories):
     other = app.test_client()
     login(other, customer)
     page = other.get("/client/privacy/history").get_data(as_text=True)
-    assert "Reseller" in page and "first name, last name" in page
+    assert f"{reseller.display_name} (reseller)" in page and "first name, last name" in page
 
 
 def test_admin_deactivates_and_reactivates_a_plugin(app, client, factories, login_as):
@@ -64,10 +64,13 @@ def test_admin_deactivates_and_reactivates_a_plugin(app, client, factories, logi
     # its listeners stop too: a profile edit records nothing while it is off
     post_form(sub_client, "/client/profile", {"first_name": "Off", "last_name": "Line",
                                               "phone": subscriber.account.phone})
-    assert ChangeEvent.query.count() == 0
+    assert AuditEntry.query.filter_by(action="account.update").count() == 0
+    assert [e.action for e in AuditEntry.query.order_by(AuditEntry.seq)] == ["plugin.deactivate"]
 
     post_form(client, "/admin/plugins", {"name": "privacy", "action": "activate"})
     assert sub_client.get("/client/privacy/history").status_code == 200
+    assert [e.action for e in AuditEntry.query.order_by(AuditEntry.seq)] == [
+        "plugin.deactivate", "plugin.activate"]
 
 
 def test_only_admins_manage_plugins(client, login_as):
