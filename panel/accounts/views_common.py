@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from panel import audit
+from panel.accounts import masking
 from panel.accounts.forms import ContactForm
 from panel.accounts.models import CONTACT_FIELDS, Account
 from panel.accounts.service import update_account
@@ -30,7 +31,11 @@ def customer_rows(extra: Any = None, limit: int = 200) -> list[dict[str, Any]]:
              .order_by(Account.number).limit(limit))
     if extra is not None:
         query = query.where(extra)
-    return [{"account": a, "domains": n} for a, n in db.session.execute(query).all()]
+    staff = current_user.is_staff
+    return [{"account": a, "domains": n,
+             # staff pick an account by client id and a masked email; names need a session
+             "label": masking.email(a.user.email if a.user else None) if staff else (a.name or "—")}
+            for a, n in db.session.execute(query).all()]
 
 
 def customer_page(template: str, account_id: str, endpoint: str) -> Any:

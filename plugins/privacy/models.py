@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, BigInteger, Integer, String, Uuid
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from panel.crypto import Sealed, sealed_column
-from panel.db_types import UTCDateTime, uuid_pk
+from panel.db_types import UTCDateTime, utcnow, uuid_pk
 from panel.extensions import db
+
+if TYPE_CHECKING:
+    from panel.auth.models import User
 
 GENESIS = "0" * 64
 
@@ -53,3 +57,64 @@ class AuditHead(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
     head_hash: Mapped[str] = mapped_column(String(64))
+
+
+REASONS = {
+    "support": "Customer support request",
+    "billing": "Billing",
+    "abuse": "Abuse report",
+    "legal": "Legal request",
+    "fraud": "Fraud investigation",
+    "error": "Service error",
+}
+TICKET_REQUIRED = frozenset({"support", "legal", "abuse"})
+BREAK_GLASS_REASONS = frozenset({"legal", "abuse"})
+
+PENDING, ACTIVE, ENDED, EXPIRED, DENIED, REVOKED = (
+    "pending", "active", "ended", "expired", "denied", "revoked")
+
+
+class AccessSession(db.Model):
+    """A justified, time-limited window in which one staff member may open one account."""
+
+    __tablename__ = "privacy_access_session"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), index=True)
+    staff_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user.id"), index=True)
+    reason_code: Mapped[str] = mapped_column(String(16))
+    ticket: Mapped[str | None] = mapped_column(String(64))
+    _note: Mapped[str | None] = sealed_column("note")
+    note = Sealed()
+    minutes: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    break_glass: Mapped[bool] = mapped_column(Boolean, default=False)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(64))
+
+    staff: Mapped[User] = relationship(foreign_keys=[staff_id])
+
+    @property
+    def reason(self) -> str:
+        return REASONS.get(self.reason_code, self.reason_code)
+
+    def is_live(self, now: datetime | None = None) -> bool:
+        now = now or utcnow()
+        return self.status == ACTIVE and self.expires_at is not None and now < self.expires_at
+
+
+class AccountPrivacy(db.Model):
+    """A subscriber's choices about staff access (lockbox) and notices."""
+
+    __tablename__ = "privacy_account_setting"
+
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), primary_key=True)
+    require_approval: Mapped[bool] = mapped_column(Boolean, default=False)
+    notify_access: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from panel.hookspecs import hookimpl
+from panel.jobs import Job
 from panel.navigation import NavItem
 from plugins.privacy import models  # noqa: F401 - registers the plugin's tables
 
@@ -13,6 +15,7 @@ if TYPE_CHECKING:
     import click
     from flask import Blueprint
 
+    from panel.accounts.models import Account
     from panel.audit import AuditEvent
     from panel.auth.models import User
 
@@ -27,9 +30,9 @@ def panel_plugin_info() -> dict[str, Any]:
 
 @hookimpl
 def panel_blueprints() -> list[Blueprint]:
-    from plugins.privacy.views.client import bp
+    from plugins.privacy.views import client, link, staff
 
-    return [bp]
+    return [client.bp, staff.bp, link.bp]
 
 
 @hookimpl
@@ -40,8 +43,35 @@ def panel_migration_dirs() -> list[str]:
 @hookimpl
 def panel_nav_items(area: str, user: User) -> list[NavItem]:
     if area == "client":
-        return [NavItem("Change history", "privacy_client.history", 60)]
+        return [NavItem("Change history", "privacy_client.history", 60),
+                NavItem("Staff access", "privacy_client.staff_access", 70)]
+    if area == "admin":
+        return [NavItem("Access sessions", "privacy_staff.index", 10)]
     return []
+
+
+@hookimpl
+def panel_account_access(viewer: User, account: Account, purpose: str) -> Any:
+    """Staff see an account's data only inside a live access session (P16)."""
+    from flask import g, redirect, url_for
+
+    from panel.auth.models import STAFF_ROLES
+    from plugins.privacy.services import access
+
+    if viewer.role not in STAFF_ROLES:
+        return None
+    live = access.live_session(viewer, account)
+    if live is None:
+        return redirect(url_for("privacy_staff.new", account_id=account.id))
+    g.privacy_access_session = live
+    return None
+
+
+@hookimpl
+def panel_jobs() -> list[Job]:
+    from plugins.privacy.services import access
+
+    return [Job("privacy.expire_access", timedelta(minutes=1), access.expire_due)]
 
 
 @hookimpl

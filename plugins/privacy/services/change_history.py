@@ -16,3 +16,17 @@ def history(account: Account, limit: int = 200) -> list[AuditEntry]:
         select(AuditEntry).where(AuditEntry.account_id == account.id,
                                  AuditEntry.action.in_(CHANGE_ACTIONS))
         .order_by(AuditEntry.seq.desc()).limit(limit)).scalars())
+
+
+def access_trail(account: Account, session_ids: list) -> dict:  # type: ignore[type-arg]
+    """Trail entries made inside each access session on this account, by session id."""
+    if not session_ids:
+        return {}
+    rows = db.session.execute(
+        select(AuditEntry).where(AuditEntry.account_id == account.id,
+                                 AuditEntry.session_id.in_(session_ids))
+        .order_by(AuditEntry.seq)).scalars()
+    out: dict = {}  # type: ignore[type-arg]
+    for row in rows:
+        out.setdefault(row.session_id, []).append(row)
+    return out

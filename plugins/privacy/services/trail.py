@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from flask import g, has_request_context
 from sqlalchemy import select, update
 
 from panel.audit import AuditEvent
@@ -46,6 +47,9 @@ def append(event: AuditEvent) -> AuditEntry:
         .returning(AuditHead.seq, AuditHead.head_hash)).one()
     ring = current_keyring()
     actor = event.actor
+    live = g.get("privacy_access_session") if has_request_context() else None
+    if live is not None and event.session_id is None and event.account_id == live.account_id:
+        event.session_id, event.reason_code, event.ticket = live.id, live.reason_code, live.ticket
     entry = AuditEntry(
         seq=seq, at=utcnow(), actor_id=actor.id if actor else None,
         actor_role=actor.role if actor else "system",

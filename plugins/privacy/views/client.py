@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
 
+from panel import audit
 from panel.accounts.models import Account
+from panel.audit import AuditEvent
 from panel.auth.access import role_required
 from panel.auth.models import SUBSCRIBER
+from panel.db_types import utcnow
 from panel.extensions import db
 from panel.tenancy import scoped
-from plugins.privacy.services import change_history
+from plugins.privacy.forms import AccessSettingsForm
+from plugins.privacy.models import AccessSession
+from plugins.privacy.services import access, change_history
+from plugins.privacy.services.change_history import access_trail
 
 bp = Blueprint("privacy_client", __name__, url_prefix="/client/privacy",
                template_folder="../templates")
@@ -26,7 +33,66 @@ def _subscribers_only() -> None:
 
 @bp.route("/history")
 def history() -> Any:
+    account = _account()
+    return render_template("privacy/history.html", events=change_history.history(account))
+
+
+def _own_session(session_id: str) -> AccessSession:
+    account = _account()
+    s = db.session.get(AccessSession, access._uuid(session_id))
+    if s is None or s.account_id != account.id:
+        abort(404)
+    return s
+
+
+def _account() -> Account:
     account = db.session.execute(scoped(current_user, Account)).scalar_one_or_none()
     if account is None:
         abort(404)
-    return render_template("privacy/history.html", events=change_history.history(account))
+    return account
+
+
+@bp.route("/access", methods=["GET", "POST"])
+def staff_access() -> Any:
+    """Every staff session on this account: who, when, why, what they saw, and the decision."""
+    account = _account()
+    current = access.settings(account)
+    form = AccessSettingsForm(obj=current)
+    if form.validate_on_submit():
+        current.require_approval = form.require_approval.data
+        current.notify_access = form.notify_access.data
+        db.session.merge(current)
+        audit.record(AuditEvent("access.settings", actor=current_user, account_id=account.id,
+                                object="staff access settings",
+                                fields=["require_approval", "notify_access"]))
+        db.session.commit()
+        flash("Your staff access settings are saved.")
+        return redirect(url_for(".staff_access"))
+    sessions = db.session.execute(
+        select(AccessSession).where(AccessSession.account_id == account.id)
+        .order_by(AccessSession.requested_at.desc()).limit(100)).scalars().all()
+    trail = access_trail(account, [s.id for s in sessions])
+    return render_template("privacy/staff_access.html", form=form, sessions=sessions,
+                           trail=trail, now=utcnow())
+
+
+@bp.route("/access/<session_id>/decide", methods=["POST"])
+def decide(session_id: str) -> Any:
+    s = _own_session(session_id)
+    try:
+        access.decide(s, current_user, approve=request.form.get("decision") == "approve")
+        flash("Access approved." if s.status == "active" else "Access denied.")
+    except access.AccessError as exc:
+        flash(str(exc))
+    return redirect(url_for(".staff_access"))
+
+
+@bp.route("/access/<session_id>/revoke", methods=["POST"])
+def revoke(session_id: str) -> Any:
+    s = _own_session(session_id)
+    try:
+        access.revoke(s, current_user)
+        flash("Access revoked: the session has ended.")
+    except access.AccessError as exc:
+        flash(str(exc))
+    return redirect(url_for(".staff_access"))

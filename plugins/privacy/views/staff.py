@@ -1,0 +1,83 @@
+"""Access sessions for support staff, under /admin/access/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from panel.accounts import masking
+from panel.accounts.models import Account
+from panel.auth.access import role_required
+from panel.auth.models import ADMIN, STAFF
+from panel.extensions import db
+from panel.tenancy import get_or_404
+from plugins.privacy.forms import AccessRequestForm
+from plugins.privacy.models import PENDING, AccessSession
+from plugins.privacy.services import access
+
+bp = Blueprint("privacy_staff", __name__, url_prefix="/admin/access",
+               template_folder="../templates")
+
+
+@bp.before_request
+@role_required(STAFF, ADMIN)
+def _staff_only() -> None:
+    return None
+
+
+def _mine(session_id: str) -> AccessSession:
+    s = db.session.get(AccessSession, access._uuid(session_id))
+    if s is None or (s.staff_id != current_user.id and current_user.role != ADMIN):
+        abort(404)
+    return s
+
+
+@bp.route("/")
+def index() -> Any:
+    query = select(AccessSession).order_by(AccessSession.requested_at.desc()).limit(100)
+    if current_user.role != ADMIN:
+        query = query.where(AccessSession.staff_id == current_user.id)
+    return render_template("privacy/staff_sessions.html",
+                           sessions=db.session.execute(query).scalars().all())
+
+
+@bp.route("/new/<account_id>", methods=["GET", "POST"])
+def new(account_id: str) -> Any:
+    account = get_or_404(current_user, Account, account_id)
+    form = AccessRequestForm()
+    label = masking.email(account.user.email if account.user else None)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            s = access.request_access(current_user, account, reason=form.reason.data,
+                                      ticket=form.ticket.data or "", note=form.note.data,
+                                      minutes=form.minutes.data, break_glass=form.break_glass.data)
+        except access.AccessError as exc:
+            form.reason.errors = [str(exc)]
+            status = 400
+        else:
+            if s.status == PENDING:
+                flash("The customer requires approval: they have been asked. "
+                      "The request expires in 12 hours.")
+                return redirect(url_for(".index"))
+            flash(f"Access session open until {s.expires_at:%H:%M} UTC.")
+            return redirect(url_for("admin.customer", account_id=account.id))
+    elif request.method == "POST":
+        status = 400
+    return render_template("privacy/staff_new_session.html", form=form, account=account,
+                           label=label), status
+
+
+@bp.route("/<session_id>/end", methods=["POST"])
+def end(session_id: str) -> Any:
+    s = _mine(session_id)
+    try:
+        access.end(s, current_user)
+        flash("Access session ended.")
+    except access.AccessError as exc:
+        flash(str(exc))
+    return redirect(url_for(".index"))
+
