@@ -87,7 +87,10 @@ def queue(*, to: str, subject: str, body: str, category: str = TRANSACTIONAL,
         raise ValueError(f"the message body is {size} bytes; the outbox accepts at most "
                          f"{MAX_BODY_BYTES} bytes (1 MiB)")
     try:
-        address = validate_email(to, check_deliverability=False).normalized
+        # test_environment admits the reserved .test domain (`panel demo` people live there);
+        # it adds no DNS lookup, and other special-use names (localhost, .invalid) stay refused
+        address = validate_email(to, check_deliverability=False,
+                                 test_environment=True).normalized
     except EmailNotValidError as exc:
         raise ValueError(f"the recipient is not a valid email address: {exc}") from None
     extra = dict(headers or {})
@@ -173,17 +176,21 @@ class SmtpTransport:
         return conn
 
     def send(self, message: EmailMessage, sender: str, recipient: str) -> None:
-        try:
-            if self.conn is None:
+        if self.conn is None:
+            try:
                 self.conn = self._connect()
+            except (OSError, smtplib.SMTPException) as exc:
+                raise _Stop() from exc
+        try:
             self.conn.send_message(message, from_addr=sender, to_addrs=[recipient])
         except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused,
-                smtplib.SMTPDataError):
-            raise  # this message was refused; smtplib has reset the session for the next
+                smtplib.SMTPDataError, smtplib.SMTPNotSupportedError) as exc:
+            if getattr(exc, "smtp_code", None) == 421:  # the server is closing the session
+                self.close()
+                raise _Stop() from exc
+            raise  # only this message was refused; smtplib has reset the session
         except (OSError, smtplib.SMTPException) as exc:
-            if self.conn is not None:
-                _close(self.conn)
-                self.conn = None
+            self.close()
             raise _Stop() from exc
 
     def close(self) -> None:
@@ -321,7 +328,6 @@ def deliver_due(limit: int = 200) -> str:
     out = transport()  # a bad PANEL_SMTP_URL raises here, before any message is touched
     max_attempts = int(current_app.config["MAIL_MAX_ATTEMPTS"])
     sender = parseaddr(current_app.config["MAIL_FROM"])[1]
-    db.session.rollback()
     due = db.session.execute(
         select(OutboxMessage.id, OutboxMessage.attempts)
         .where(OutboxMessage.status == QUEUED, OutboxMessage.next_attempt_at <= utcnow())

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 from flask import Flask
 
 from panel.db_types import utcnow
@@ -48,17 +49,17 @@ class Refusing:
 
 
 class Server:
-    def __init__(self, handler: Any) -> None:
+    def __init__(self, handler: Any, **options: Any) -> None:
         self.handler = handler
-        self.controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+        self.controller = Controller(handler, hostname="127.0.0.1", port=free_port(), **options)
 
     @property
     def url(self) -> str:
         return f"smtp://127.0.0.1:{self.controller.port}"
 
 
-def _serve(handler: Any) -> Iterator[Server]:
-    server = Server(handler)
+def _serve(handler: Any, **options: Any) -> Iterator[Server]:
+    server = Server(handler, **options)
     server.controller.start()
     try:
         yield server
@@ -75,6 +76,23 @@ def smtp() -> Iterator[Server]:
 def slow_smtp() -> Iterator[Server]:
     """Takes a moment per message, so concurrent senders really overlap."""
     yield from _serve(Collecting(delay=0.02))
+
+
+def _check_login(server: Any, session: Any, envelope: Any, mechanism: str,
+                 auth_data: Any) -> AuthResult:
+    def text(value: str | bytes) -> str:
+        return value.decode() if isinstance(value, bytes) else value
+
+    ok = isinstance(auth_data, LoginPassword) and (
+        text(auth_data.login), text(auth_data.password)) == ("mailer@panel.test", "p@ss:w/rd")
+    return AuthResult(success=ok, handled=False)  # unhandled: the server answers 535
+
+
+@pytest.fixture
+def auth_smtp() -> Iterator[Server]:
+    """Requires SMTP AUTH as mailer@panel.test / p@ss:w/rd (over plain TCP, for the test)."""
+    yield from _serve(Collecting(), authenticator=_check_login, auth_required=True,
+                      auth_require_tls=False)
 
 
 @pytest.fixture

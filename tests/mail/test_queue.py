@@ -35,7 +35,7 @@ def test_oversized_body_is_refused_with_a_clear_message(app):
 
 
 @pytest.mark.parametrize("to", ["not-an-address", "ada@", "ada@example.com\r\nBcc: x@y.z",
-                                "two@example.com, three@example.com"])
+                                "two@example.com, three@example.com", "root@localhost"])
 def test_invalid_recipient_is_refused(app, to):
     with pytest.raises(ValueError, match="not a valid email address"):
         queue(to=to, subject="Hi", body="hi")
@@ -66,3 +66,8 @@ def test_queued_message_is_due_now_and_sealed_at_rest(app):
 def test_category_must_be_a_simple_name(app):
     with pytest.raises(ValueError, match="not a mail category"):
         queue(to="ada@example.com", subject="Hi", body="hi", category="News Letter")
+
+
+def test_demo_addresses_on_the_reserved_test_domain_are_accepted(app):
+    message = queue(to="client1@demo.test", subject="Hi", body="hi")
+    assert message.to_addr == "client1@demo.test"
