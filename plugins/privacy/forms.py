@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     IntegerField,
+    PasswordField,
     SelectChoice,
     SelectField,
     StringField,
@@ -14,8 +15,9 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from panel.validation import plain_text
-from plugins.privacy.models import REASONS
+from plugins.privacy.models import CREDENTIAL_KINDS, REASONS
 from plugins.privacy.services.access import DEFAULT_MINUTES, MAX_MINUTES
+from plugins.privacy.services.credentials import DEFAULT_DAYS, MAX_DAYS
 
 
 class AccessRequestForm(FlaskForm):
@@ -38,3 +40,20 @@ class AccessRequestForm(FlaskForm):
 class AccessSettingsForm(FlaskForm):
     require_approval = BooleanField("Require my approval before staff can open my account")
     notify_access = BooleanField("Email me when staff open my account")
+
+
+class CredentialForm(FlaskForm):
+    kind = SelectField("Kind", choices=[SelectChoice(k, v) for k, v in CREDENTIAL_KINDS.items()])
+    label = StringField("Label", validators=[
+        DataRequired(message="Give it a name you will recognise."),
+        Length(max=80, message="At most 80 characters."), plain_text])
+    host = StringField("Host", validators=[
+        Optional(), Length(max=253, message="At most 253 characters."), plain_text])
+    username = StringField("Username", validators=[
+        Optional(), Length(max=128, message="At most 128 characters."), plain_text])
+    secret = PasswordField("Password or key", validators=[
+        DataRequired(message="The secret is required."),
+        Length(max=8192, message="At most 8,192 characters.")])
+    days = IntegerField("Delete it after (days)", default=DEFAULT_DAYS, validators=[
+        DataRequired(message="Say when to delete it."),
+        NumberRange(min=1, max=MAX_DAYS, message=f"Between 1 and {MAX_DAYS} days.")])

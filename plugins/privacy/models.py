@@ -118,3 +118,32 @@ class AccountPrivacy(db.Model):
         ForeignKey("account.id", ondelete="CASCADE"), primary_key=True)
     require_approval: Mapped[bool] = mapped_column(Boolean, default=False)
     notify_access: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+CREDENTIAL_KINDS = {"ftp": "FTP", "ssh": "SSH", "rdp": "Remote desktop",
+                    "panel": "Control panel", "api": "API key"}
+
+
+class SupportCredential(db.Model):
+    """A credential a customer hands to support (P18): sealed, revealed only in a session."""
+
+    __tablename__ = "privacy_support_credential"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    _label: Mapped[str | None] = sealed_column("label")
+    label = Sealed()
+    _host: Mapped[str | None] = sealed_column("host")
+    host = Sealed()
+    _username: Mapped[str | None] = sealed_column("username")
+    username = Sealed()
+    _secret: Mapped[str | None] = sealed_column("secret")
+    secret = Sealed()
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+    @property
+    def kind_label(self) -> str:
+        return CREDENTIAL_KINDS.get(self.kind, self.kind)

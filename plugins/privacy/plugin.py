@@ -44,7 +44,8 @@ def panel_migration_dirs() -> list[str]:
 def panel_nav_items(area: str, user: User) -> list[NavItem]:
     if area == "client":
         return [NavItem("Change history", "privacy_client.history", 60),
-                NavItem("Staff access", "privacy_client.staff_access", 70)]
+                NavItem("Staff access", "privacy_client.staff_access", 70),
+                NavItem("Support credentials", "privacy_client.credentials_page", 80)]
     if area == "admin":
         return [NavItem("Access sessions", "privacy_staff.index", 10)]
     return []
@@ -69,9 +70,10 @@ def panel_account_access(viewer: User, account: Account, purpose: str) -> Any:
 
 @hookimpl
 def panel_jobs() -> list[Job]:
-    from plugins.privacy.services import access
+    from plugins.privacy.services import access, credentials
 
-    return [Job("privacy.expire_access", timedelta(minutes=1), access.expire_due)]
+    return [Job("privacy.expire_access", timedelta(minutes=1), access.expire_due),
+            Job("privacy.expire_credentials", timedelta(minutes=10), credentials.purge_expired)]
 
 
 @hookimpl

@@ -16,9 +16,9 @@ from panel.auth.models import SUBSCRIBER
 from panel.db_types import utcnow
 from panel.extensions import db
 from panel.tenancy import scoped
-from plugins.privacy.forms import AccessSettingsForm
-from plugins.privacy.models import AccessSession
-from plugins.privacy.services import access, change_history
+from plugins.privacy.forms import AccessSettingsForm, CredentialForm
+from plugins.privacy.models import AccessSession, SupportCredential
+from plugins.privacy.services import access, change_history, credentials
 from plugins.privacy.services.change_history import access_trail
 
 bp = Blueprint("privacy_client", __name__, url_prefix="/client/privacy",
@@ -96,3 +96,32 @@ def revoke(session_id: str) -> Any:
     except access.AccessError as exc:
         flash(str(exc))
     return redirect(url_for(".staff_access"))
+
+
+@bp.route("/credentials", methods=["GET", "POST"])
+def credentials_page() -> Any:
+    """Hand support a credential (P18), best a fresh one made for them, deleted on expiry."""
+    account = _account()
+    form = CredentialForm()
+    status = 200
+    if form.validate_on_submit():
+        credentials.add(account, current_user, kind=form.kind.data, label=form.label.data,
+                        host=form.host.data or "", username=form.username.data or "",
+                        secret=form.secret.data, days=form.days.data)
+        flash("Saved. Support can see it only inside a recorded access session.")
+        return redirect(url_for(".credentials_page"))
+    if request.method == "POST":
+        status = 400
+    return render_template("privacy/credentials.html", form=form,
+                           items=credentials.current(account)), status
+
+
+@bp.route("/credentials/<credential_id>/delete", methods=["POST"])
+def delete_credential(credential_id: str) -> Any:
+    account = _account()
+    cred = db.session.get(SupportCredential, access._uuid(credential_id))
+    if cred is None or cred.account_id != account.id:
+        abort(404)
+    credentials.remove(cred, current_user)
+    flash("Credential deleted.")
+    return redirect(url_for(".credentials_page"))

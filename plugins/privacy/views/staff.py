@@ -15,8 +15,8 @@ from panel.auth.models import ADMIN, STAFF
 from panel.extensions import db
 from panel.tenancy import get_or_404
 from plugins.privacy.forms import AccessRequestForm
-from plugins.privacy.models import PENDING, AccessSession
-from plugins.privacy.services import access
+from plugins.privacy.models import PENDING, AccessSession, SupportCredential
+from plugins.privacy.services import access, credentials
 
 bp = Blueprint("privacy_staff", __name__, url_prefix="/admin/access",
                template_folder="../templates")
@@ -81,3 +81,26 @@ def end(session_id: str) -> Any:
         flash(str(exc))
     return redirect(url_for(".index"))
 
+
+
+@bp.route("/<session_id>/credentials", methods=["GET", "POST"])
+def session_credentials(session_id: str) -> Any:
+    """Credentials the customer left for support; each reveal is recorded (P18)."""
+    s = _mine(session_id)
+    if not s.is_live() or s.staff_id != current_user.id:
+        flash("This access session has ended: open a new one to see credentials.")
+        return redirect(url_for(".index"))
+    account = db.session.get(Account, s.account_id)
+    assert account is not None
+    revealed: dict[str, str] = {}
+    if request.method == "POST":
+        cred = db.session.get(SupportCredential, access._uuid(request.form.get("credential")))
+        if cred is None or cred.account_id != account.id:
+            abort(404)
+        try:
+            revealed[str(cred.id)] = credentials.reveal(cred, s, current_user)
+        except PermissionError as exc:
+            flash(str(exc))
+            return redirect(url_for(".index"))
+    return render_template("privacy/staff_credentials.html", s=s, items=credentials.current(account),
+                           revealed=revealed)
