@@ -137,9 +137,9 @@ def _install_request_hooks(app: Flask) -> None:
 
     @app.context_processor
     def _layout() -> dict[str, Any]:
-        from panel.navigation_menu import menu
+        from panel.navigation_menu import banners, menu
 
-        return {"nav": menu()}
+        return {"nav": menu(), "banners": banners()}
 
 
 MESSAGES = {

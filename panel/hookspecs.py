@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from panel.auth.models import User
     from panel.jobs import Job
     from panel.mail.models import OutboxMessage
-    from panel.navigation import NavItem
+    from panel.navigation import Banner, NavItem
 
 PROJECT = "panel"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -89,3 +89,8 @@ def panel_account_access(viewer: User, account: Account, purpose: str) -> Any:
     """Before staff open ``account``'s data. Return a response (e.g. a redirect to the access
     session form) to stop them, or None to let them in. Resellers and subscribers are scoped
     by panel.tenancy before this is asked."""
+
+
+@hookspec
+def panel_banners(user: User) -> list[Banner]:
+    """Notices shown at the top of every page for ``user`` (e.g. "acting as a customer")."""

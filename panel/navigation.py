@@ -10,3 +10,10 @@ class NavItem:
     label: str
     endpoint: str
     order: int = 100
+
+
+@dataclass(frozen=True)
+class Banner:
+    text: str
+    action_endpoint: str | None = None  # a POST button with this label, when set
+    action_label: str = ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import request, url_for
 from flask_login import current_user
 
-from panel.navigation import NavItem
+from panel.navigation import Banner, NavItem
 from panel.plugins import hook
 
 AREAS = {"client": "client", "reseller": "reseller", "admin": "admin", "admin_mail": "admin"}
@@ -19,6 +19,12 @@ def area() -> str | None:
     if current_user.is_authenticated:
         return HOME.get(current_user.role)
     return None
+
+
+def banners() -> list[Banner]:
+    if not current_user.is_authenticated:
+        return []
+    return [b for group in hook().panel_banners(user=current_user) for b in group]
 
 
 def menu() -> list[dict[str, str | bool]]:

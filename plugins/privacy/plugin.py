@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from panel.hookspecs import hookimpl
 from panel.jobs import Job
-from panel.navigation import NavItem
+from panel.navigation import Banner, NavItem
 from plugins.privacy import models  # noqa: F401 - registers the plugin's tables
 
 if TYPE_CHECKING:
@@ -88,3 +88,15 @@ def panel_cli_commands() -> list[click.Command]:
     from plugins.privacy.cli import audit_group
 
     return [audit_group]
+
+
+@hookimpl
+def panel_banners(user: User) -> list[Banner]:
+    from plugins.privacy.services.act_as import acting_staff
+
+    staff = acting_staff()
+    if staff is None:
+        return []
+    return [Banner(f"{staff.label}, you are acting as this customer inside a recorded access "
+                   "session. Everything you do is logged with both your names.",
+                   "privacy_access_link.stop_acting", "Stop acting as the customer")]

@@ -47,6 +47,9 @@ def append(event: AuditEvent) -> AuditEntry:
         .returning(AuditHead.seq, AuditHead.head_hash)).one()
     ring = current_keyring()
     actor = event.actor
+    acting = g.get("privacy_acting_staff") if has_request_context() else None
+    if acting is not None and actor is not None and actor.id != acting.id:
+        event.on_behalf_of, actor = actor.id, acting  # staff acting as the customer: both named
     live = g.get("privacy_access_session") if has_request_context() else None
     if live is not None and event.session_id is None and event.account_id == live.account_id:
         event.session_id, event.reason_code, event.ticket = live.id, live.reason_code, live.ticket

@@ -33,3 +33,20 @@ def approve_link(token: str) -> Any:
             return render_template("privacy/approve_link.html", s=s, staff=staff, error=str(exc)), 409
         return render_template("privacy/approve_link.html", s=s, staff=staff, done=True)
     return render_template("privacy/approve_link.html", s=s, staff=staff)
+
+
+@bp.route("/act-as/stop", methods=["POST"])
+def stop_acting() -> Any:
+    from plugins.privacy.services import act_as
+
+    return act_as.stop()
+
+
+@bp.before_app_request
+def _while_acting_as_a_customer() -> Any:
+    from panel.plugins import current_host
+    from plugins.privacy.services import act_as
+
+    if not current_host().is_active("privacy"):
+        return None
+    return act_as.before_request()

@@ -17,6 +17,7 @@ from panel.tenancy import get_or_404
 from plugins.privacy.forms import AccessRequestForm
 from plugins.privacy.models import PENDING, AccessSession, SupportCredential
 from plugins.privacy.services import access, credentials
+from plugins.privacy.services import act_as as act_as_service
 
 bp = Blueprint("privacy_staff", __name__, url_prefix="/admin/access",
                template_folder="../templates")
@@ -104,3 +105,12 @@ def session_credentials(session_id: str) -> Any:
             return redirect(url_for(".index"))
     return render_template("privacy/staff_credentials.html", s=s, items=credentials.current(account),
                            revealed=revealed)
+
+
+@bp.route("/<session_id>/act-as", methods=["POST"])
+def act_as(session_id: str) -> Any:
+    s = _mine(session_id)
+    if not act_as_service.start(s, current_user):
+        flash("This access session is not live, or the account has no login.")
+        return redirect(url_for(".index"))
+    return redirect(url_for("client.dashboard"))
