@@ -30,9 +30,9 @@ def panel_plugin_info() -> dict[str, Any]:
 
 @hookimpl
 def panel_blueprints() -> list[Blueprint]:
-    from plugins.privacy.views import client, link, staff
+    from plugins.privacy.views import admin, client, link, staff
 
-    return [client.bp, staff.bp, link.bp]
+    return [client.bp, staff.bp, link.bp, admin.bp]
 
 
 @hookimpl
@@ -47,7 +47,10 @@ def panel_nav_items(area: str, user: User) -> list[NavItem]:
                 NavItem("Staff access", "privacy_client.staff_access", 70),
                 NavItem("Support credentials", "privacy_client.credentials_page", 80)]
     if area == "admin":
-        return [NavItem("Access sessions", "privacy_staff.index", 10)]
+        items = [NavItem("Access sessions", "privacy_staff.index", 10)]
+        if user.role == "admin":
+            items.append(NavItem("Audit trail", "privacy_admin.index", 70))
+        return items
     return []
 
 
@@ -71,9 +74,11 @@ def panel_account_access(viewer: User, account: Account, purpose: str) -> Any:
 @hookimpl
 def panel_jobs() -> list[Job]:
     from plugins.privacy.services import access, credentials
+    from plugins.privacy.views.admin import VERIFY_JOB, verify_job
 
     return [Job("privacy.expire_access", timedelta(minutes=1), access.expire_due),
-            Job("privacy.expire_credentials", timedelta(minutes=10), credentials.purge_expired)]
+            Job("privacy.expire_credentials", timedelta(minutes=10), credentials.purge_expired),
+            Job(VERIFY_JOB, timedelta(days=1), verify_job)]
 
 
 @hookimpl

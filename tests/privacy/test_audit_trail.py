@@ -140,3 +140,20 @@ def test_p17_parallel_writers_keep_the_chain_valid_and_in_order(app, tmp_path):
     assert verdict.checked == workers * each
     seqs = [s for (s,) in db.session.execute(text("select seq from privacy_audit_entry order by seq"))]
     assert seqs == list(range(1, workers * each + 1))
+
+
+def test_p17_admin_area_shows_whether_the_chain_verifies(app, client, login_as):
+    _events(3)
+    login_as("admin")
+    app.test_cli_runner().invoke(args=["cron"])
+    page = client.get("/admin/audit/").get_data(as_text=True)
+    assert "OK: the trail verifies" in page
+    db.session.execute(update(AuditEntry).where(AuditEntry.seq == 2).values(result="edited"))
+    db.session.commit()
+    checked = post_form(client, "/admin/audit/").get_data(as_text=True)
+    assert "BROKEN" in checked and "entry 2 was altered" in checked
+
+
+def test_p17_only_admins_see_the_audit_page(client, login_as):
+    login_as("staff")
+    assert client.get("/admin/audit/").status_code == 404
