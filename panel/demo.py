@@ -16,6 +16,7 @@ from sqlalchemy import select
 from panel.accounts.models import Account
 from panel.auth.models import ADMIN, RESELLER, STAFF, SUBSCRIBER, User
 from panel.auth.passwords import hash_password, verify
+from panel.auth.totp import new_secret
 from panel.billing.models import Invoice, PaymentMethod, Service
 from panel.db_types import today
 from panel.domains.models import CONTACT_ROLES, Domain, DomainContact
@@ -61,7 +62,8 @@ def _staff_user(login: Login, pw_hash: str) -> User:
     name = {"admin@demo.test": "Alex Admin", "staff1@demo.test": "Sam Support",
             "staff2@demo.test": "Robin Support", "reseller1@demo.test": "Northwind Hosting",
             "reseller2@demo.test": "Blue Yonder Web"}[login.email]
-    user = User(role=login.role, email=login.email, display_name=name, password_hash=pw_hash)
+    user = User(role=login.role, email=login.email, display_name=name, password_hash=pw_hash,
+                totp_secret=new_secret())  # these roles sign in with a second factor
     db.session.add(user)
     return user
 
@@ -149,7 +151,9 @@ def seed(password: str | None = None, as_json: bool = False) -> list[dict[str, o
         click.echo(json.dumps(rows, indent=2))
     else:
         out(f"created {created} logins, updated {updated} passwords; demo password: {chosen}")
-        for row in rows[:6]:
-            out(f"  {row['role']:<10} {row['email']}")
+        for row in rows[:5]:
+            out(f"  {row['role']:<10} {row['email']:<22} TOTP secret {row['totp_secret']}")
+        out("  subscriber client1@demo.test (no second factor)")
         out(f"  subscriber client1@demo.test … client{CLIENTS}@demo.test")
+        out("Add a TOTP secret to an authenticator app, or `panel demo --json` for all of them.")
     return rows

@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pyotp
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from panel.app import create_app
 from panel.extensions import db
@@ -171,8 +173,17 @@ def post_form(client: FlaskClient, url: str, data: dict[str, Any] | None = None,
 
 
 def login(client: FlaskClient, user_or_email: Any, password: str = DEFAULT_PASSWORD) -> Any:
+    """Sign in through the form, answering the second step with a fresh TOTP code."""
     email = user_or_email if isinstance(user_or_email, str) else user_or_email.email
-    return post_form(client, "/login", {"email": email, "password": password})
+    response = post_form(client, "/login", {"email": email, "password": password})
+    if response.status_code == 302 and response.headers["Location"].endswith("/login/verify"):
+        from panel.auth.models import User
+
+        user = db.session.execute(select(User).where(User.email.matches(email))).scalar_one()
+        user.totp_last_step = None  # each test sign-in stands for a new 30-second window
+        db.session.commit()
+        response = post_form(client, "/login/verify", {"code": pyotp.TOTP(user.totp_secret).now()})
+    return response
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any
 
+import pyotp
+
 from panel.accounts.models import Account
 from panel.auth.models import RESELLER, User
 from panel.auth.passwords import hash_password
@@ -37,7 +39,8 @@ class Factories:
     def _user(self, role: str, email: str | None, name: str | None, password: str) -> User:
         n = next(_seq)
         user = User(role=role, email=email or f"{role}{n}@example.com",
-                    display_name=name or f"{role.title()} {n}", password_hash=password_hash(password))
+                    display_name=name or f"{role.title()} {n}", password_hash=password_hash(password),
+                    totp_secret=pyotp.random_base32())  # these roles need a second factor
         db.session.add(user)
         db.session.commit()
         return user

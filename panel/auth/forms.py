@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
+from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from panel.auth.passwords import MAX_LENGTH, MIN_LENGTH
@@ -21,3 +21,8 @@ class PasswordForm(FlaskForm):
                                message=f"Use between {MIN_LENGTH} and {MAX_LENGTH} characters.")])
     confirm = PasswordField("Repeat the new password", validators=[
         DataRequired(), EqualTo("new", message="The two new passwords differ.")])
+
+
+class CodeForm(FlaskForm):
+    code = StringField("Code from your authenticator app (or a recovery code)", validators=[
+        DataRequired(message="Enter the code."), Length(max=32, message="That is not a code.")])

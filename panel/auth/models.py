@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from panel.crypto import Sealed, normalise, sealed_column
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 SUBSCRIBER, RESELLER, STAFF, ADMIN = "subscriber", "reseller", "staff", "admin"
 ROLES = (SUBSCRIBER, RESELLER, STAFF, ADMIN)
 STAFF_ROLES = (STAFF, ADMIN)
+MFA_ROLES = (RESELLER, STAFF, ADMIN)  # must sign in with a second factor
 
 
 def new_session_token() -> str:
@@ -43,6 +44,8 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     _totp_secret: Mapped[str | None] = sealed_column("totp_secret")
     totp_secret = Sealed()
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)  # a code works once
+    recovery_hashes: Mapped[list[str] | None] = mapped_column(JSON)  # SHA-256 of unused codes
     account_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("account.id", ondelete="SET NULL", use_alter=True), unique=True)
     created_at: Mapped[datetime] = created_at()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -10,16 +11,26 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
-from panel.auth.access import home_url
-from panel.auth.forms import LoginForm, PasswordForm
-from panel.auth.models import User, new_session_token
-from panel.auth.passwords import hash_password, needs_rehash, verify
+from panel import audit
+from panel.audit import AuditEvent
+from panel.auth import totp
+from panel.auth.access import home_url, load_user
+from panel.auth.forms import CodeForm, LoginForm, PasswordForm
+from panel.auth.models import MFA_ROLES, User, new_session_token
+from panel.auth.passwords import hash_password, needs_rehash
+from panel.auth.passwords import verify as check_password
 from panel.crypto import normalise
 from panel.db_types import utcnow
 from panel.extensions import db, limiter
 from panel.plugins import hook
 
 bp = Blueprint("auth", __name__)
+
+MFA_KEY = "mfa_pending"
+MFA_WINDOW_SECONDS = 300
+PENDING_SECRET = "totp_pending_secret"
+ENROL_ALLOWED = frozenset({"auth.totp_setup", "auth.logout", "auth.login", "static",
+                           "public.healthz"})
 
 WRONG = "The email address or password is not right."
 
@@ -55,23 +66,91 @@ def login() -> Any:
     if form.validate_on_submit():
         user = db.session.execute(
             select(User).where(User.email.matches(form.email.data))).scalar_one_or_none()
-        if verify(user.password_hash if user else None, form.password.data) and user:
+        if check_password(user.password_hash if user else None, form.password.data) and user:
             if not user.active:
                 form.email.errors = ["This account is suspended. Contact support."]
                 return render_template("auth/login.html", form=form), 403
             if needs_rehash(user.password_hash):
                 user.password_hash = hash_password(form.password.data)
-            user.last_login_at = utcnow()
-            db.session.commit()
+            target = _safe_next(request.args.get("next"))
             session.clear()  # rotate: nothing from before sign-in survives, CSRF token included
-            login_user(user)
-            hook().panel_user_login(user=user, method="password")
-            db.session.commit()
-            return redirect(_safe_next(request.args.get("next")) or home_url(user))
+            if user.totp_secret:
+                db.session.commit()
+                session[MFA_KEY] = {"user": user.get_id(), "at": time.time(), "next": target}
+                return redirect(url_for("auth.verify"))
+            return _signed_in(user, "password", target)
         form.password.errors = [WRONG]
         return render_template("auth/login.html", form=form), 200
     status = 400 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status
+
+
+def _signed_in(user: User, method: str, target: str | None) -> Any:
+    user.last_login_at = utcnow()
+    db.session.commit()
+    login_user(user)
+    hook().panel_user_login(user=user, method=method)
+    db.session.commit()
+    return redirect(target or home_url(user))
+
+
+@bp.route("/login/verify", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"],
+               key_func=lambda: "mfa:" + str((session.get(MFA_KEY) or {}).get("user", "")),
+               deduct_when=_failed)
+def verify() -> Any:
+    """Second step for accounts with two-factor sign-in."""
+    pending = session.get(MFA_KEY)
+    if not pending or time.time() - pending["at"] > MFA_WINDOW_SECONDS:
+        session.pop(MFA_KEY, None)
+        flash("Sign in again: the code step timed out.")
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        user = load_user(pending["user"])
+        if user is not None and totp.check(user, form.code.data):
+            session.clear()
+            return _signed_in(user, "password+totp", pending.get("next"))
+        db.session.rollback()
+        form.code.errors = ["That code is not right, or was already used."]
+        return render_template("auth/verify.html", form=form), 200
+    return render_template("auth/verify.html", form=form), 400 if request.method == "POST" else 200
+
+
+@bp.route("/account/2fa", methods=["GET", "POST"])
+@login_required
+def totp_setup() -> Any:
+    """Enrol an authenticator app: scan the QR code, confirm one code, keep the recovery codes."""
+    user: User = current_user._get_current_object()  # type: ignore[attr-defined]
+    if user.totp_secret and request.method == "GET":
+        return render_template("auth/totp_done.html", codes=None)
+    secret = session.get(PENDING_SECRET) or totp.new_secret()
+    session[PENDING_SECRET] = secret
+    form = CodeForm()
+    if form.validate_on_submit():
+        step = totp.verify_code(secret, form.code.data, None)
+        if step is not None:
+            codes, hashes = totp.new_recovery_codes()
+            user.totp_secret, user.totp_last_step, user.recovery_hashes = secret, step, hashes
+            audit.record(AuditEvent("mfa.enrol", actor=user, account_id=user.account_id,
+                                    object="authenticator app", fields=["totp_secret"]))
+            db.session.commit()
+            session.pop(PENDING_SECRET, None)
+            return render_template("auth/totp_done.html", codes=codes)
+        form.code.errors = ["That code does not match: check the time on your phone and try again."]
+    uri = totp.provisioning_uri(secret, user.email or "")
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/totp_setup.html", form=form, secret=secret,
+                           qr=totp.qr_svg_data_uri(uri), required=user.role in MFA_ROLES), status
+
+
+@bp.before_app_request
+def _second_factor_required() -> Any:
+    """Resellers, staff and admins use the panel only after enrolling a second factor."""
+    if (current_user.is_authenticated and current_user.role in MFA_ROLES
+            and not current_user.totp_secret and request.endpoint not in ENROL_ALLOWED):
+        return redirect(url_for("auth.totp_setup"))
+    return None
 
 
 @bp.route("/logout", methods=["POST"])
@@ -88,7 +167,7 @@ def password() -> Any:
     form = PasswordForm()
     if form.validate_on_submit():
         user: User = current_user._get_current_object()  # type: ignore[attr-defined]
-        if not verify(user.password_hash, form.current.data):
+        if not check_password(user.password_hash, form.current.data):
             form.current.errors = ["That is not your current password."]
             return render_template("auth/password.html", form=form), 400
         user.password_hash = hash_password(form.new.data)

@@ -24,7 +24,8 @@ def test_user_create_reads_the_password_from_stdin(app, client):
     assert result.exit_code == 0, result.output
     assert "created staff New.Staff@Example.com" in result.output
     assert login(client, "new.staff@example.com", "a long enough password").status_code == 302
-    assert client.get("/admin/").status_code == 200
+    # staff must enrol a second factor before anything else
+    assert client.get("/admin/").headers["Location"].endswith("/account/2fa")
 
 
 def test_user_create_refuses_a_short_password_and_a_taken_email(app, factories):

@@ -13,6 +13,7 @@ import hmac
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from flask import g, has_request_context
 from sqlalchemy import select, update
@@ -26,7 +27,7 @@ from plugins.privacy.models import GENESIS, AuditEntry, AuditHead
 VERIFY_BATCH = 5000
 
 
-def canonical(e: AuditEntry) -> str:
+def canonical(e: Any) -> str:
     """The exact bytes the hash covers, in a fixed order (a JSON array: no key sorting needed)."""
     return json.dumps([
         e.seq, e.at.isoformat(timespec="microseconds"), str(e.actor_id or ""), e.actor_role,
@@ -79,16 +80,17 @@ class Verdict:
     first_bad_seq: int | None = None
 
 
-def _entries(batch: int) -> Iterator[AuditEntry]:
+def _entries(batch: int) -> Iterator[Any]:
+    """Plain rows in keyset pages: no ORM identity map to grow over millions of entries."""
+    table = AuditEntry.__table__
     last = 0
     while True:
-        rows = db.session.execute(select(AuditEntry).where(AuditEntry.seq > last)
-                                  .order_by(AuditEntry.seq).limit(batch)).scalars().all()
+        rows = db.session.execute(select(table).where(table.c.seq > last)
+                                  .order_by(table.c.seq).limit(batch)).all()
         if not rows:
             return
         yield from rows
         last = rows[-1].seq
-        db.session.expunge_all()
 
 
 def verify(progress: Callable[[int], None] | None = None) -> Verdict:
