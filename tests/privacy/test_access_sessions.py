@@ -228,3 +228,62 @@ def test_p17_racing_decisions_resolve_to_exactly_one(app, factories):
     except access.AccessError as exc:
         assert "already ended" in str(exc)
     assert db.session.get(AccessSession, s.id).status == "ended"
+
+
+def test_p16_refused_requests_and_forged_links_are_recorded(app, client, factories, login_as):
+    _, account = _customer(factories)
+    login_as("staff")
+    post_form(client, f"/admin/access/new/{account.id}", {**SESSION, "ticket": "x" * 10_000})
+    refused = AuditEntry.query.filter_by(action="access.request", result="refused").one()
+    assert refused.account_id == account.id and "x" * 100 not in refused.fields[0]
+    app.test_client().get("/access/approve/forged-token")
+    assert AuditEntry.query.filter_by(action="access.approval_link", result="refused").count() == 1
+
+
+def test_p16_resellers_cannot_start_access_sessions(app, client, factories):
+    reseller = factories.reseller()
+    other_reseller_customer = factories.subscriber(reseller=factories.reseller())
+    own = factories.subscriber(reseller=reseller)
+    login(client, reseller)
+    for account_id in (other_reseller_customer.account_id, own.account_id):
+        assert client.get(f"/admin/access/new/{account_id}").status_code == 404
+    assert AccessSession.query.count() == 0
+
+
+def test_p17_two_people_racing_to_decide_the_same_request_resolve_to_one(app, factories):
+    import threading
+
+    user, account = _customer(factories)
+    staff = factories.staff()
+    _require_approval(account)
+    s = access.request_access(staff, account, reason="billing", ticket="", note="n")
+    results: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def act(kind: str) -> None:
+        with app.app_context():
+            mine = db.session.get(AccessSession, s.id)
+            who = db.session.get(type(staff), staff.id if kind == "end" else user.id)
+            barrier.wait()
+            try:
+                if kind == "end":
+                    access.end(mine, who)
+                else:
+                    access.decide(mine, who, approve=True)
+                results.append(kind)
+            except access.AccessError:
+                results.append("refused")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=act, args=(k,)) for k in ("end", "approve")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    # Serial outcomes only: approve-then-end, or end-then-(approve refused). Never an approval
+    # that reopens a request staff had already ended.
+    db.session.expire_all()
+    final = db.session.get(AccessSession, s.id).status
+    assert (tuple(sorted(results)), final) in {(("approve", "end"), "ended"),
+                                               (("end", "refused"), "ended")}

@@ -6,6 +6,8 @@ from typing import Any
 
 from flask import Blueprint, render_template, request
 
+from panel import audit
+from panel.audit import AuditEvent
 from panel.auth.models import User
 from panel.extensions import db
 from plugins.privacy.services import access
@@ -19,6 +21,9 @@ def approve_link(token: str) -> Any:
     try:
         s = access.session_from_token(token)
     except access.AccessError as exc:
+        audit.record(AuditEvent("access.approval_link", object="approval link",
+                                result="refused", fields=[str(exc)[:200]]))
+        db.session.commit()
         return render_template("error.html", code=404, title="Link not valid",
                                message=str(exc)), 404
     staff = db.session.get(User, s.staff_id)

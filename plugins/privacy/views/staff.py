@@ -8,8 +8,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from sqlalchemy import select
 
+from panel import audit
 from panel.accounts import masking
 from panel.accounts.models import Account
+from panel.audit import AuditEvent
 from panel.auth.access import role_required
 from panel.auth.models import ADMIN, STAFF
 from panel.extensions import db
@@ -59,6 +61,7 @@ def new(account_id: str) -> Any:
         except access.AccessError as exc:
             form.reason.errors = [str(exc)]
             status = 400
+            _refused(account, str(exc))
         else:
             if s.status == PENDING:
                 flash("The customer requires approval: they have been asked. "
@@ -68,8 +71,15 @@ def new(account_id: str) -> Any:
             return redirect(url_for("admin.customer", account_id=account.id))
     elif request.method == "POST":
         status = 400
+        _refused(account, "invalid form: " + ", ".join(sorted(form.errors)))
     return render_template("privacy/staff_new_session.html", form=form, account=account,
                            label=label), status
+
+
+def _refused(account: Account, why: str) -> None:
+    audit.record(AuditEvent("access.request", actor=current_user, account_id=account.id,
+                            object="access session", result="refused", fields=[why[:200]]))
+    db.session.commit()
 
 
 @bp.route("/<session_id>/end", methods=["POST"])
