@@ -44,9 +44,11 @@ def panel_cli_commands() -> list[click.Command]:
 
 @hookimpl
 def panel_jobs() -> list[Job]:
+    from panel.crypto.cli import reencrypt_job
     from panel.mail.outbox import deliver_due
 
-    return [Job("mail.send", timedelta(minutes=1), deliver_due)]
+    return [Job("mail.send", timedelta(minutes=1), deliver_due),
+            Job("crypto.reencrypt", timedelta(minutes=5), reencrypt_job)]
 
 
 @hookimpl

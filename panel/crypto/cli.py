@@ -28,6 +28,16 @@ def _master() -> bytes:
     return current_app.extensions["panel.keyring"].master
 
 
+def _record(action: str, what: str, result: str = "ok") -> None:
+    """Key operations are privacy events: they go on the audit trail (no key material)."""
+    from panel import audit
+    from panel.audit import AuditEvent
+    from panel.extensions import db
+
+    audit.record(AuditEvent(action, object=what, result=result))
+    db.session.commit()
+
+
 @contextlib.contextmanager
 def _refusals() -> Any:
     """Turn a refused or impossible operation into a clear message and exit status 1."""
@@ -70,8 +80,8 @@ def status() -> None:
               help="Seconds to wait between batches, to spare a busy database.")
 @click.option("--settle-seconds", type=click.FloatRange(0), default=None,
               help="How long other panel processes may still write with the old key before "
-                   f"the final check [default: {rotation.SETTLE_SECONDS:.0f}, the key ring "
-                   "reload interval].")
+                   f"the final check [default: {rotation.SETTLE_SECONDS:.0f}: the key ring "
+                   "reload interval plus a margin for requests in flight].")
 @needs_database
 def rotate(batch_size: int, pause: float, settle_seconds: float | None) -> None:
     """Make a new primary data key and re-encrypt every value under it.
@@ -106,6 +116,7 @@ def rotate(batch_size: int, pause: float, settle_seconds: float | None) -> None:
             raise click.ClickException(
                 f"{len(report.failures)} value(s) failed their integrity check and were left "
                 "as they are; their key cannot be retired until they are repaired or erased")
+        _record("keys.rotate", f"data key {report.primary}")
         click.echo(f"verified: every stored value is under key {report.primary}")
         old = [k.kid for k in rotation.keys(_engine())
                if k.purpose == PURPOSE_DATA and k.state == STATE_DECRYPT_ONLY]
@@ -121,6 +132,7 @@ def retire(kid: str) -> None:
     """Destroy data key KID. Refused while any stored value uses it, or if it is primary."""
     with _refusals():
         if rotation.retire(_engine(), kid):
+            _record("keys.retire", f"data key {kid}")
             click.echo(f"retired key {kid}: it is destroyed and can no longer decrypt anything")
         else:
             click.echo(f"key {kid} was already retired")
@@ -138,6 +150,8 @@ def rewrap(path: Path) -> None:
         if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
             click.echo(f"warning: {path} can be read by other users: chmod 600 it", err=True)
         report = rotation.rewrap(_engine(), _master(), new)
+        current_app.extensions["panel.keyring"].use_master(new)
+        _record("keys.rewrap", f"{len(report.rewrapped)} keys under a new master key")
     click.echo(f"re-wrapped {len(report.rewrapped)} key(s) under the new master key"
                + (f" ({len(report.already)} already were)" if report.already else ""))
     click.echo("next, for every panel process (web, cron, workers):")
@@ -145,3 +159,14 @@ def rewrap(path: Path) -> None:
     click.echo("  2. restart it now: a process still on the old master key can no longer "
                "reload the key ring")
     click.echo("  3. once all run with the new key, destroy the old master key and its backups")
+
+
+def reencrypt_job() -> str:
+    """`panel cron`: finish a rotation that was interrupted (no new key is ever added here)."""
+    engine = _engine()
+    if not rotation.rotation_under_way(engine):
+        return "no rotation under way"
+    report = rotation.rotate(engine, _master(), new_key=False, settle_seconds=0)
+    _record("keys.rotate", f"data key {report.primary} (finished by cron)",
+            "ok" if not report.failures else f"{len(report.failures)} values failed")
+    return f"re-encrypted {report.reencrypted} value(s) under key {report.primary}"

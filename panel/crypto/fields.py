@@ -23,9 +23,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from panel.crypto.envelope import EnvelopeError
 from panel.crypto.errors import SealedValueError
-from panel.crypto.keyring import current_holder
+from panel.crypto.keyring import KeyringHolder, current_holder
 
 _CACHE = "_sealed_cache"
+# Also in the per-instance cache, under names no field can have: the row id as text and the
+# app's key ring holder, looked up once per row instead of once per field (listings read many).
+_ROW = " row id"
+_HOLDER = " holder"
 
 
 def sealed_column(name: str) -> Mapped[Any]:
@@ -44,6 +48,14 @@ def check_text(value: object, label: str) -> str:
     return value
 
 
+def _row_text(cache: dict[str, Any], row_id: object) -> str:
+    """``str(row_id)``, formatted once per instance rather than once per field."""
+    row = cache.get(_ROW)
+    if row is None or row[0] is not row_id:
+        row = cache[_ROW] = (row_id, str(row_id))
+    return row[1]
+
+
 class Sealed:
     """Descriptor for one sealed field; every instance is listed in ``registry``."""
 
@@ -54,16 +66,18 @@ class Sealed:
         self.index = index
         self.normaliser = normaliser or (lambda v: v)
         self.owner: type = object
-        self.name = self.storage = self.column = self.table = ""
+        self.name = self.storage = self.column = self.table = self._aad_prefix = self._label = ""
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.owner, self.name, self.storage = owner, name, f"_{name}"
         self.column = name
         self.table = owner.__tablename__  # type: ignore[attr-defined]
+        self._aad_prefix = f"{self.table}|{self.column}|"
+        self._label = name.replace("_", " ")
         Sealed.registry.append(self)
 
     def aad(self, row_id: object) -> str:
-        return f"{self.table}|{self.column}|{row_id}"
+        return f"{self._aad_prefix}{row_id}"
 
     @overload
     def __get__(self, obj: None, owner: type) -> Sealed: ...
@@ -76,11 +90,17 @@ class Sealed:
         stored = getattr(obj, self.storage)
         if stored is None:
             return None
-        cache: dict[str, tuple[str, str]] = obj.__dict__.setdefault(_CACHE, {})
+        cache: dict[str, Any] | None = obj.__dict__.get(_CACHE)
+        if cache is None:
+            cache = obj.__dict__[_CACHE] = {}
         hit = cache.get(self.name)
         if hit is not None and hit[0] == stored:
             return hit[1]
-        plain = self.decrypt(stored, obj.id)  # type: ignore[attr-defined]
+        row_id = obj.id  # type: ignore[attr-defined]
+        holder = cache.get(_HOLDER)
+        if holder is None:
+            holder = cache[_HOLDER] = current_holder()
+        plain = self._open(stored, row_id, self._aad_prefix + _row_text(cache, row_id), holder)
         cache[self.name] = (stored, plain)
         return plain
 
@@ -91,26 +111,33 @@ class Sealed:
                 setattr(obj, self.index, None)
             obj.__dict__.setdefault(_CACHE, {}).pop(self.name, None)
             return
-        check_text(value, self.name.replace("_", " "))
-        if getattr(obj, "id", None) is None:
-            obj.id = uuid.uuid4()  # type: ignore[attr-defined]
-        ring = current_holder().get()
-        stored = ring.seal(value, self.aad(obj.id))  # type: ignore[attr-defined]
+        check_text(value, self._label)
+        row_id = getattr(obj, "id", None)
+        if row_id is None:
+            row_id = obj.id = uuid.uuid4()  # type: ignore[attr-defined]
+        cache = obj.__dict__.setdefault(_CACHE, {})
+        holder = cache.get(_HOLDER)
+        if holder is None:
+            holder = cache[_HOLDER] = current_holder()
+        ring = holder.get()
+        stored = ring.seal(value, self._aad_prefix + _row_text(cache, row_id))
         setattr(obj, self.storage, stored)
         if self.index:
             norm = self.normaliser(value)
             setattr(obj, self.index,
                     ring.blind_index(self.table, self.column, norm) if norm else None)
-        obj.__dict__.setdefault(_CACHE, {})[self.name] = (stored, value)
+        cache[self.name] = (stored, value)
 
     def decrypt(self, stored: str, row_id: object) -> str:
-        holder = current_holder()
+        return self._open(stored, row_id, self.aad(row_id), current_holder())
+
+    def _open(self, stored: str, row_id: object, aad: str, holder: KeyringHolder) -> str:
         try:
-            return holder.get().open(stored, self.aad(row_id))
+            return holder.get().open(stored, aad)
         except EnvelopeError as exc:
             if "unknown key id" in str(exc):  # another process may have rotated: reload once
                 try:
-                    return holder.get(refresh=True).open(stored, self.aad(row_id))
+                    return holder.get(refresh=True).open(stored, aad)
                 except EnvelopeError as again:
                     exc = again
             raise SealedValueError(self.table, self.column, row_id, str(exc)) from None

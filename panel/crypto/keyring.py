@@ -79,11 +79,11 @@ class Keyring:
                              plaintext.encode("utf-8"), aad.encode())
 
     def open(self, sealed: str, aad: str) -> str:
-        kid = envelope.key_id(sealed)
+        kid, body = envelope.split(sealed)
         aead = self.data_keys.get(kid)
         if aead is None:
             raise envelope.EnvelopeError(f"unknown key id {kid!r}")
-        return envelope.open_(aead, sealed, aad.encode()).decode("utf-8")
+        return envelope.open_body(aead, body, aad.encode()).decode("utf-8")
 
     def blind_index(self, table: str, column: str, normalised: str) -> str:
         key = _derive(self.index_root, f"blind-index|{table}|{column}")
@@ -153,6 +153,10 @@ class KeyringHolder:
     @property
     def master(self) -> bytes:
         return self._master
+
+    def use_master(self, master: bytes) -> None:
+        """After `panel keys rewrap`: this process opens the ring with the new master key."""
+        self._master, self._ring = master, None
 
     def get(self, *, refresh: bool = False) -> Keyring:
         ring = self._ring

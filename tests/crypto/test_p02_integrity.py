@@ -33,32 +33,33 @@ def _reread(account_id: Any, field: str) -> Any:
 
 def test_p02_value_copied_to_another_customer_shows_integrity_error_not_their_data(
         app: Flask, client: Any, factories: Any) -> None:
-    alice = factories.subscriber(first_name="Alicia", last_name="Secretson")
-    bob = factories.subscriber(first_name="Bartholomew")
-    _put(bob.account_id, Account._first_name, _stored(alice.account_id, Account._first_name))
+    alice = factories.subscriber(first_name="Alicia", last_name="Secretson").account_id
+    bob_user = factories.subscriber(first_name="Bartholomew")
+    bob, bob_email = bob_user.account_id, bob_user.email
+    _put(bob, Account._first_name, _stored(alice, Account._first_name))
 
     with pytest.raises(SealedValueError) as caught:
-        _reread(bob.account_id, "first_name")
+        _reread(bob, "first_name")
     assert (caught.value.table, caught.value.column) == ("account", "first_name")
     assert "Alicia" not in str(caught.value)
 
-    assert login(client, bob).status_code == 302
+    assert login(client, bob_email).status_code == 302
     page = client.get("/client/")
     body = page.get_data(as_text=True)
     assert page.status_code == 500
     assert "integrity check" in body
-    assert "Alicia" not in body and "Bartholomew" not in body
-    assert _reread(alice.account_id, "first_name") == "Alicia"  # the original is unharmed
+    assert "Alicia" not in body and "Secretson" not in body
+    assert _reread(alice, "first_name") == "Alicia"  # the original is unharmed
 
 
 def test_p02_value_copied_to_another_column_of_the_same_row_is_refused(
         app: Flask, factories: Any) -> None:
-    user = factories.subscriber(first_name="Genevieve", last_name="Fairweather")
-    _put(user.account_id, Account._first_name, _stored(user.account_id, Account._last_name))
+    account = factories.subscriber(first_name="Genevieve", last_name="Fairweather").account_id
+    _put(account, Account._first_name, _stored(account, Account._last_name))
     with pytest.raises(SealedValueError, match=r"account\.first_name") as caught:
-        _reread(user.account_id, "first_name")
+        _reread(account, "first_name")
     assert "Fairweather" not in str(caught.value)
-    assert _reread(user.account_id, "last_name") == "Fairweather"
+    assert _reread(account, "last_name") == "Fairweather"
 
 
 def _variants(stored: str) -> dict[str, str]:
@@ -80,14 +81,13 @@ def _variants(stored: str) -> dict[str, str]:
                                     "one bit flipped", "not base64", "not an envelope", "empty"])
 def test_p02_damaged_value_raises_error_naming_table_and_column_only(
         app: Flask, factories: Any, damage: str) -> None:
-    user = factories.subscriber(first_name="Maximilian")
-    stored = _stored(user.account_id, Account._first_name)
-    _put(user.account_id, Account._first_name, _variants(stored)[damage])
+    account = factories.subscriber(first_name="Maximilian").account_id
+    stored = _stored(account, Account._first_name)
+    _put(account, Account._first_name, _variants(stored)[damage])
     with pytest.raises(SealedValueError) as caught:
-        _reread(user.account_id, "first_name")
+        _reread(account, "first_name")
     err = caught.value
-    assert (err.table, err.column, str(err.row_id)) == ("account", "first_name",
-                                                          str(user.account_id))
-    assert str(err).startswith(f"account.first_name of row {user.account_id}: ")
+    assert (err.table, err.column, str(err.row_id)) == ("account", "first_name", str(account))
+    assert str(err).startswith(f"account.first_name of row {account}: ")
     assert "Maximilian" not in err.reason
-    assert _reread(user.account_id, "last_name")  # other fields of the row still open
+    assert _reread(account, "last_name")  # the row's other fields still open

@@ -13,7 +13,7 @@ from flask import Flask
 
 from panel.app import NotReady, create_app, ensure_ready
 from panel.config import ConfigError, new_master_key
-from tests.conftest import TEST_SECRET_KEY
+from tests.conftest import TEST_SECRET_KEY, app_config
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def test_p02_unreadable_or_malformed_master_key_names_its_source(
 
 
 def test_p02_wrong_master_key_refuses_to_serve_with_a_clear_message(
-        app: Flask, factories: Any, make_app: Any) -> None:
+        app: Flask, factories: Any, make_app: Any, tmp_path: Path) -> None:
     factories.subscriber(first_name="Wilhelmina")
     wrong = make_app(MASTER_KEY=new_master_key())
     with wrong.app_context(), pytest.raises(NotReady) as caught:
@@ -60,8 +60,9 @@ def test_p02_wrong_master_key_refuses_to_serve_with_a_clear_message(
         assert "master key" in body
         assert "Wilhelmina" not in body and "v1:" not in body
 
-    with pytest.raises(NotReady):
-        create_app(wrong.config.copy(), check_database=True)  # what panel.wsgi does
+    with pytest.raises(NotReady):  # what panel.wsgi does: fail at start-up
+        create_app(app_config(app.config["DATABASE_URL"], tmp_path, MASTER_KEY=new_master_key()),
+                   check_database=True)
 
 
 def test_p02_keys_command_with_wrong_master_key_exits_with_one_clear_line(

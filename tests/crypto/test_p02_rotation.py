@@ -67,7 +67,7 @@ def test_p02_status_counts_every_stored_value_by_key(app: Flask, people: dict) -
 
 
 def test_p02_rotate_reencrypts_everything_and_values_stay_readable(
-        app: Flask, people: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+        app: Flask, people: dict) -> None:
     cli = app.test_cli_runner()
     old = rotation.primary_data_kid(db.engine)
     result = keys(cli, "rotate", "--batch-size", "7", "--settle-seconds", "0")
@@ -157,18 +157,19 @@ def test_p02_user_edit_during_rotation_is_kept(app: Flask, people: dict,
     master = app.extensions["panel.keyring"].master
     target = next(row_id for (t, c, row_id) in people if (t, c) == ("account", "city"))
     edit_ring = Keyring.load(db.engine, master)  # a worker still on the old primary key
-    real_open = Keyring.open
+    real_reseal = rotation._reseal
     edited = []
 
-    def open_then_user_edits(self: Keyring, sealed: str, aad: str) -> str:
-        if aad == f"account|city|{target}" and not edited:
+    def user_edits_meanwhile(ring: Keyring, primary: Any, stored: str, aad: bytes,
+                             nonce: bytes) -> str:
+        if aad == f"account|city|{target}".encode() and not edited:
             edited.append(True)
             with db.engine.begin() as conn:
                 conn.execute(update(Account).where(Account.id == uuid.UUID(target))
-                             .values({Account._city: edit_ring.seal("Edited City", aad)}))
-        return real_open(self, sealed, aad)
+                             .values({Account._city: edit_ring.seal("Edited City", aad.decode())}))
+        return real_reseal(ring, primary, stored, aad, nonce)
 
-    monkeypatch.setattr(Keyring, "open", open_then_user_edits)
+    monkeypatch.setattr(rotation, "_reseal", user_edits_meanwhile)
     report = rotation.rotate(db.engine, master, batch_size=5, settle_seconds=0)
     assert edited and report.conflicts == 1
     assert report.remaining == 0 and not report.failures

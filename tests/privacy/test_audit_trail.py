@@ -157,3 +157,32 @@ def test_p17_admin_area_shows_whether_the_chain_verifies(app, client, login_as):
 def test_p17_only_admins_see_the_audit_page(client, login_as):
     login_as("staff")
     assert client.get("/admin/audit/").status_code == 404
+
+
+def test_p17_key_rotation_and_retirement_are_on_the_trail(app, factories, monkeypatch):
+    factories.subscriber()
+    runner = app.test_cli_runner()
+    old = runner.invoke(args=["keys", "status"]).output
+    result = runner.invoke(args=["keys", "rotate", "--settle-seconds", "0"])
+    assert result.exit_code == 0, result.output
+    old_kid = next(line.split()[0] for line in old.splitlines() if " data " in line)
+    from panel.crypto import rotation
+
+    monkeypatch.setattr(rotation, "SETTLE_SECONDS", 0)
+    assert runner.invoke(args=["keys", "retire", old_kid]).exit_code == 0
+    actions = [e.action for e in AuditEntry.query.order_by(AuditEntry.seq)]
+    assert actions[-2:] == ["keys.rotate", "keys.retire"]
+    assert trail.verify().ok
+
+
+def test_p02_cron_finishes_an_interrupted_rotation(app, factories):
+    from panel.crypto.keyring import add_primary_data_key
+    from panel.crypto.rotation import rotation_under_way
+
+    factories.subscriber()
+    add_primary_data_key(db.engine, app.extensions["panel.keyring"].master)  # as if killed here
+    assert rotation_under_way(db.engine)
+    output = app.test_cli_runner().invoke(args=["cron"]).output
+    assert "crypto.reencrypt: re-encrypted" in output
+    assert not rotation_under_way(db.engine)
+    assert AuditEntry.query.filter_by(action="keys.rotate").count() == 1

@@ -1,0 +1,271 @@
+"""Issue 3 (encrypted storage): sealed fields against sqlalchemy-utils and against plain text.
+
+Four figures, each a ratio of two things measured side by side in this run:
+
+1. one field sealed and opened through our descriptor vs sqlalchemy-utils'
+   ``StringEncryptedType(String, key, AesGcmEngine)`` (what a user would otherwise pick);
+2. 10,000 subscribers loaded through the ORM with every sealed field read vs the same rows
+   in a plain, unencrypted table and model;
+3. finding a user by email among 100,000 through the blind index vs a plain indexed column;
+4. rotation (fields re-encrypted per second) vs the same batched, guarded UPDATE of the
+   plain rows without any cryptography.
+
+Run with ``python -m bench --only crypto [--quick]``.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Column, Engine, String, Table, Uuid, bindparam, select, update
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from bench.common import Figure, best_of, fmt_time, ratio_figure, scratch_panel, timed
+from panel.accounts.models import CONTACT_FIELDS, Account
+from panel.auth.models import User
+from panel.crypto import normalise, rotation
+from panel.crypto.keyring import current_holder
+from panel.db_types import utcnow
+from panel.extensions import db
+
+# The sealed fields of a subscriber's account: its contact fields and date of birth.
+SEALED_ACCOUNT_FIELDS = (*CONTACT_FIELDS, "date_of_birth")
+
+
+class PlainBase(DeclarativeBase):
+    """The unencrypted comparisons live in their own metadata, apart from the panel's."""
+
+
+def plain_copy(model: type, *, drop: tuple[str, ...], unique: tuple[str, ...] = (),
+               index: tuple[str, ...] = ()) -> type:
+    """A model for ``model``'s table as it would be without sealing: every column kept (the
+    sealed ones hold plain text), blind-index columns dropped, the plain value indexed
+    instead. Built from the live table so it keeps up with schema changes."""
+    source: Table = model.__table__  # type: ignore[attr-defined]
+    columns = [Column(c.name, c.type, primary_key=c.primary_key, unique=c.name in unique,
+                      index=c.name in index, nullable=c.nullable)
+               for c in source.c if c.name not in drop]
+    table = Table(f"bench_plain_{source.name}", PlainBase.metadata, *columns)
+    return type(f"Plain{model.__name__}", (PlainBase,), {"__table__": table})
+
+
+PlainAccount = plain_copy(Account, drop=("phone_bidx",), index=("phone",))
+PlainUser = plain_copy(User, drop=("email_bidx",), unique=("email",))
+
+
+def _contact(i: int) -> dict[str, str]:
+    """Realistic contact data: varied lengths, accents, some non-Latin script."""
+    first = ["Ada", "José", "Zoë", "Ngozi", "Hiroshi", "Fatima", "Лариса", "Priya"][i % 8]
+    last = ["Lovelace", "García", "Müller", "Okafor", "山田", "Haddad", "Nilsson", "O'Brien"][i % 8]
+    return {"first_name": first, "last_name": f"{last}-{i}", "company": f"{last} Trading {i} Ltd",
+            "phone": f"+44 20 7946 {i % 10_000:04d}", "address1": f"{i} High Street",
+            "address2": f"Flat {i % 40}", "city": "London", "state": "Greater London",
+            "postcode": f"SW{i % 20} {i % 9}AA", "country": "GB", "tax_id": f"GB{i:09d}",
+            "date_of_birth": f"19{50 + i % 50}-{1 + i % 12:02d}-{1 + i % 28:02d}"}
+
+
+# ------------------------------------------------------------------ 1. per-field cost
+
+
+def field_cost(quick: bool) -> Figure:
+    from sqlalchemy_utils import StringEncryptedType
+    from sqlalchemy_utils.types.encrypted.encrypted_type import AesGcmEngine
+
+    key = secrets.token_bytes(32)
+
+    class UtilsBase(DeclarativeBase):
+        pass
+
+    class UtilsAccount(UtilsBase):
+        __tablename__ = "bench_utils_account"
+        id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+        first_name: Mapped[str | None] = mapped_column(StringEncryptedType(String, key,
+                                                                           AesGcmEngine))
+
+    n = 5_000 if quick else 20_000
+    values = [f"{_contact(i)['first_name']} {_contact(i)['last_name']}" for i in range(n)]
+    with scratch_panel():
+        dialect = db.engine.dialect
+        utils_type = UtilsAccount.__table__.c.first_name.type
+        ours_objs = [Account(id=uuid.uuid4()) for _ in range(n)]
+        theirs_objs = [UtilsAccount(id=uuid.uuid4()) for _ in range(n)]
+
+        def ours() -> None:
+            for obj, value in zip(ours_objs, values, strict=True):
+                obj.first_name = value  # sealed here, bound to table|column|row id
+                obj.__dict__.pop("_sealed_cache", None)  # as if loaded fresh from the database
+                assert obj.first_name == value
+
+        def theirs() -> None:
+            for obj, value in zip(theirs_objs, values, strict=True):
+                obj.first_name = value  # sealed at flush time by the TypeDecorator
+                stored = utils_type.process_bind_param(obj.first_name, dialect)
+                assert utils_type.process_result_value(stored, dialect) == value
+
+        t_ours, t_theirs = best_of(3 if quick else 5, ours, theirs)
+    return ratio_figure(
+        "per-field seal+open vs sqlalchemy-utils AesGcmEngine", t_ours / n, t_theirs / n,
+        at_most=1.0, detail=f"{fmt_time(t_ours / n)} vs {fmt_time(t_theirs / n)} per field")
+
+
+# ------------------------------------------------------------------ 2 and 4. load, rotate
+
+
+def _plain_rewrite(engine: Engine, table: Table, columns: list[str], batch_size: int) -> int:
+    """The rotation loop without cryptography: batched SELECT, guarded executemany UPDATE,
+    a transaction per batch. Returns the number of fields rewritten."""
+    cols = [table.c[c] for c in columns]
+    last: Any = None
+    done = 0
+    while True:
+        query = select(table.c.id, *cols).order_by(table.c.id).limit(batch_size)
+        if last is not None:
+            query = query.where(table.c.id > last)
+        with engine.connect() as conn:
+            rows = conn.execute(query).all()
+        if not rows:
+            return done
+        last = rows[-1][0]
+        params = []
+        for row in rows:
+            p: dict[str, Any] = {"_id": row[0]}
+            for i, value in enumerate(row[1:]):
+                p[f"_old{i}"], p[f"_new{i}"] = value, value[::-1]
+            params.append(p)
+        stmt = (update(table).where(table.c.id == bindparam("_id"),
+                                    *(c == bindparam(f"_old{i}") for i, c in enumerate(cols)))
+                .values({c.name: bindparam(f"_new{i}") for i, c in enumerate(cols)}))
+        with engine.begin() as conn:
+            conn.execute(stmt, params)
+        done += len(rows) * len(cols)
+
+
+def _plain_rows(model: type, plain: type, plaintexts: dict[Any, dict[str, str]]) -> list[dict]:
+    """The rows of ``model`` as stored, with each sealed value replaced by its plaintext, ready
+    for ``plain``'s table (same ids, so both sides hold exactly the same data)."""
+    names = [c.name for c in plain.__table__.c]  # type: ignore[attr-defined]
+    with db.engine.connect() as conn:
+        raw = conn.execute(select(model.__table__)).mappings().all()  # type: ignore[attr-defined]
+    return [{**{k: row[k] for k in names}, **plaintexts[row["id"]]} for row in raw]
+
+
+def load_and_rotate(quick: bool) -> list[Figure]:
+    n = 2_000 if quick else 10_000
+    with scratch_panel() as app:
+        engine = db.engine
+        PlainBase.metadata.create_all(engine, tables=[PlainAccount.__table__])
+        plaintexts = {}
+        for i in range(n):
+            contact = _contact(i)
+            account = Account(id=uuid.uuid4(), number=10_000 + i, status="active", **contact)
+            db.session.add(account)
+            plaintexts[account.id] = contact
+        db.session.commit()
+        db.session.close()
+        with engine.begin() as conn:
+            conn.execute(PlainAccount.__table__.insert(),
+                         _plain_rows(Account, PlainAccount, plaintexts))
+
+        def load(model: type, fields: tuple[str, ...]) -> Callable[[], None]:
+            def run() -> None:
+                rows = db.session.execute(select(model)).scalars().all()
+                assert len(rows) == n
+                for row in rows:
+                    for name in fields:
+                        getattr(row, name)
+                db.session.close()
+            return run
+
+        repeat = 3 if quick else 5
+        t_ours, t_plain = best_of(repeat, load(Account, SEALED_ACCOUNT_FIELDS),
+                                  load(PlainAccount, SEALED_ACCOUNT_FIELDS))
+        figures = [ratio_figure(
+            f"load {n:,} subscribers, all {len(SEALED_ACCOUNT_FIELDS)} sealed fields read",
+            t_ours, t_plain, at_most=1.5,
+            detail=f"{fmt_time(t_ours)} vs {fmt_time(t_plain)} unencrypted")]
+        listing = ("first_name", "last_name")
+        l_ours, l_plain = best_of(repeat, load(Account, listing), load(PlainAccount, listing))
+        figures.append(ratio_figure(
+            f"load {n:,} subscribers, the 2 fields a customer list shows", l_ours, l_plain,
+            detail=f"{fmt_time(l_ours)} vs {fmt_time(l_plain)}; for context, no target"))
+
+        master = app.extensions["panel.keyring"].master
+        best_ours = best_plain = 0.0
+        fields = 0
+        reports: list[rotation.RotationReport] = []
+
+        def rotate() -> None:
+            reports.append(rotation.rotate(engine, master, batch_size=500, settle_seconds=0))
+
+        for _ in range(2 if quick else 3):
+            t_rot = timed(rotate)
+            assert reports[-1].remaining == 0 and not reports[-1].failures
+            fields = reports[-1].reencrypted
+            best_ours = max(best_ours, fields / t_rot)
+            t_upd = timed(lambda: _plain_rewrite(engine, PlainAccount.__table__,
+                                                 list(SEALED_ACCOUNT_FIELDS), 500))
+            best_plain = max(best_plain, n * len(SEALED_ACCOUNT_FIELDS) / t_upd)
+        figures.append(ratio_figure(
+            f"rotation rate, {fields:,} fields", best_ours, best_plain, at_least=0.5,
+            detail=f"{best_ours:,.0f} vs {best_plain:,.0f} fields/s plain batched UPDATE"))
+    return figures
+
+
+# ------------------------------------------------------------------ 3. lookup by email
+
+
+def email_lookup(quick: bool) -> Figure:
+    n = 20_000 if quick else 100_000
+    lookups = 300 if quick else 1_000
+    with scratch_panel():
+        engine = db.engine
+        PlainBase.metadata.create_all(engine, tables=[PlainUser.__table__])
+        ring = current_holder().get()
+        emails = [f"Customer.{i}.{secrets.token_hex(3)}@Example{i % 97}.com" for i in range(n)]
+        common = {"role": "subscriber", "password_hash": "x", "session_token": "t",
+                  "active": True, "created_at": utcnow()}
+        plaintexts = {}
+        for start in range(0, n, 10_000):
+            rows = []
+            for email in emails[start:start + 10_000]:
+                uid = uuid.uuid4()
+                rows.append({"id": uid, "email": ring.seal(email, User.email.aad(uid)),
+                             "email_bidx": User.email.index_of(email), **common})
+                plaintexts[uid] = {"email": normalise.email(email)}
+            with engine.begin() as conn:
+                conn.execute(User.__table__.insert(), rows)
+        with engine.begin() as conn:
+            conn.execute(PlainUser.__table__.insert(), _plain_rows(User, PlainUser, plaintexts))
+            conn.exec_driver_sql("ANALYZE")  # fresh statistics for both indexes
+        rnd = random.Random(3)
+        typed = [rnd.choice([str.upper, str.lower, str.strip])(f" {e} ")
+                 for e in rnd.sample(emails, lookups)]
+
+        def ours() -> None:
+            for email in typed:
+                user = db.session.execute(select(User).where(User.email.matches(email))
+                                          ).scalar_one()
+                assert user.email is not None
+            db.session.close()
+
+        def plain() -> None:
+            for email in typed:
+                user = db.session.execute(select(PlainUser).where(
+                    PlainUser.email == normalise.email(email))).scalar_one()
+                assert user.email is not None
+            db.session.close()
+
+        t_ours, t_plain = best_of(3 if quick else 5, ours, plain)
+    return ratio_figure(
+        f"find user by email among {n:,} (blind index)", t_ours / lookups, t_plain / lookups,
+        at_most=2.0, detail=f"{fmt_time(t_ours / lookups)} vs {fmt_time(t_plain / lookups)} "
+                            "per lookup, plain indexed column")
+
+
+def run(quick: bool) -> list[Figure]:
+    load, listing, rotate = load_and_rotate(quick)
+    return [field_cost(quick), load, listing, email_lookup(quick), rotate]

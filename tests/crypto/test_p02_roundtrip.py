@@ -1,0 +1,65 @@
+"""P02: any text survives a sealed field exactly; what is not text is refused, not mangled."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from typing import Any
+
+import pytest
+from flask import Flask
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from panel.accounts.models import Account
+from panel.extensions import db
+
+_numbers = itertools.count(800_000)
+
+
+def _through_the_database(value: str) -> tuple[str | None, str]:
+    account = Account(id=uuid.uuid4(), number=next(_numbers), company=value)
+    db.session.add(account)
+    db.session.commit()
+    account_id = account.id
+    db.session.expunge_all()  # a fresh object: the value must come from the stored envelope
+    stored = db.session.execute(select(Account._company)
+                                .where(Account.id == account_id)).scalar_one()
+    loaded = db.session.get(Account, account_id)
+    assert loaded is not None
+    value_back = loaded.company
+    db.session.expunge_all()
+    return value_back, stored
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=st.text(max_size=300))  # every code point UTF-8 can carry, NUL included
+@example(value="")
+@example(value="x" * 10_241 + "end")
+@example(value="山田太郎, Москва, ‏שלום‎, नमस्ते, 🏳️‍🌈")
+@example(value="before\x00after\x00")
+@example(value="\r\n\t trailing space ")
+@example(value="é" * 6000)  # 12 kB of two-byte characters
+def test_p02_sealed_field_round_trips_text_exactly(app: Flask, value: str) -> None:
+    back, stored = _through_the_database(value)
+    assert back == value and type(back) is str
+    assert stored.startswith("v1:")
+    if len(value) >= 4:
+        assert value not in stored
+
+
+@pytest.mark.parametrize("bad, error, message", [
+    ("lone \ud800 surrogate", ValueError, "not valid Unicode"),
+    ("\udfff", ValueError, "not valid Unicode"),
+    (b"bytes", TypeError, "must be text, not bytes"),
+    (42, TypeError, "must be text, not int"),
+])
+def test_p02_sealed_field_refuses_what_is_not_text(app: Flask, bad: Any, error: type,
+                                                   message: str) -> None:
+    account = Account(id=uuid.uuid4(), number=next(_numbers), company="Before Ltd")
+    with pytest.raises(error, match=message) as caught:
+        account.company = bad
+    assert "company" in str(caught.value)
+    assert account.company == "Before Ltd"  # the old value is untouched
