@@ -47,3 +47,12 @@ def test_cli_names_the_upgrade_command_when_behind(tmp_path):
     assert result.exit_code == 0, result.output
     assert "created the key ring" in result.output
     assert "up to date" in app.test_cli_runner().invoke(args=["db", "current"]).output
+
+
+def test_migrations_go_down_to_nothing_and_back_up(app):
+    migrate.downgrade(app, "base")
+    with db.engine.connect() as conn:
+        left = set(db.inspect(conn).get_table_names()) - {"alembic_version"}
+    assert left == set()
+    migrate.upgrade(app)
+    assert migrate.is_current(app)
