@@ -20,6 +20,7 @@ from plugins.privacy.forms import AccessSettingsForm, CredentialForm
 from plugins.privacy.models import AccessSession, SupportCredential
 from plugins.privacy.services import access, change_history, credentials
 from plugins.privacy.services.change_history import access_trail
+from plugins.privacy.views import attempt
 
 bp = Blueprint("privacy_client", __name__, url_prefix="/client/privacy",
                template_folder="../templates")
@@ -79,23 +80,16 @@ def staff_access() -> Any:
 @bp.route("/access/<session_id>/decide", methods=["POST"])
 def decide(session_id: str) -> Any:
     s = _own_session(session_id)
-    try:
-        access.decide(s, current_user, approve=request.form.get("decision") == "approve")
-        flash("Access approved." if s.status == "active" else "Access denied.")
-    except access.AccessError as exc:
-        flash(str(exc))
-    return redirect(url_for(".staff_access"))
+    approve = request.form.get("decision") == "approve"
+    return attempt(lambda: access.decide(s, current_user, approve=approve),
+                   "Access approved." if approve else "Access denied.", ".staff_access")
 
 
 @bp.route("/access/<session_id>/revoke", methods=["POST"])
 def revoke(session_id: str) -> Any:
     s = _own_session(session_id)
-    try:
-        access.revoke(s, current_user)
-        flash("Access revoked: the session has ended.")
-    except access.AccessError as exc:
-        flash(str(exc))
-    return redirect(url_for(".staff_access"))
+    return attempt(lambda: access.revoke(s, current_user),
+                   "Access revoked: the session has ended.", ".staff_access")
 
 
 @bp.route("/credentials", methods=["GET", "POST"])

@@ -20,6 +20,7 @@ from plugins.privacy.forms import AccessRequestForm
 from plugins.privacy.models import PENDING, AccessSession, SupportCredential
 from plugins.privacy.services import access, credentials
 from plugins.privacy.services import act_as as act_as_service
+from plugins.privacy.views import attempt
 
 bp = Blueprint("privacy_staff", __name__, url_prefix="/admin/access",
                template_folder="../templates")
@@ -85,12 +86,7 @@ def _refused(account: Account, why: str) -> None:
 @bp.route("/<session_id>/end", methods=["POST"])
 def end(session_id: str) -> Any:
     s = _mine(session_id)
-    try:
-        access.end(s, current_user)
-        flash("Access session ended.")
-    except access.AccessError as exc:
-        flash(str(exc))
-    return redirect(url_for(".index"))
+    return attempt(lambda: access.end(s, current_user), "Access session ended.", ".index")
 
 
 
