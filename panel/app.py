@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from flask import Flask, current_app, g, render_template, request
 from flask_login import current_user
@@ -45,19 +47,20 @@ def create_app(config: dict[str, Any] | None = None, *, check_database: bool = F
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
-    csrf.init_app(app)
-    limiter.init_app(app)
-
     app.extensions["panel.keyring"] = KeyringHolder(lambda: db.engine,
                                                     config_mod.master_key(settings))
     host = PluginHost(app.config["PLUGINS"])
     app.extensions["panel.plugins"] = host
+    # Our request hooks first: readiness is checked, and the raw form read, before CSRF, the
+    # limiter or any blueprint's hooks touch the request.
+    _install_request_hooks(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
     host.register_blueprints(app)
     for commands in host.pm.hook.panel_cli_commands():
         for command in commands:
             app.cli.add_command(command)
 
-    _install_request_hooks(app)
     _install_error_handlers(app)
     if check_database:
         with app.app_context():
@@ -100,8 +103,26 @@ def ensure_ready() -> None:
     except KeyringError as exc:
         raise NotReady(str(exc)) from None
     except OperationalError as exc:
-        raise NotReady(f"the database cannot be reached: {exc.orig}") from None
+        current_app.logger.error("database unreachable: %s", exc.orig)  # details for the log only
+        raise NotReady("the database cannot be reached; the error was logged") from None
     current_app.extensions["panel.ready"] = True
+
+
+def _undecodable_fields() -> set[str]:
+    """Names of urlencoded form fields whose bytes are not UTF-8. Werkzeug re-quotes such
+    bytes, so validation would otherwise see (and save) text that is not what was sent;
+    panel.validation.plain_text refuses these fields. Multipart parts become U+FFFD instead,
+    which plain_text refuses too."""
+    if request.mimetype != "application/x-www-form-urlencoded":
+        return set()
+    bad = set()
+    for pair in request.get_data(cache=True).split(b"&"):
+        name, _, value = pair.partition(b"=")
+        try:
+            unquote_to_bytes(value.replace(b"+", b" ")).decode("utf-8")
+        except UnicodeDecodeError:
+            bad.add(unquote_to_bytes(name).decode("utf-8", "replace"))
+    return bad
 
 
 def _install_request_hooks(app: Flask) -> None:
@@ -112,8 +133,10 @@ def _install_request_hooks(app: Flask) -> None:
             ensure_ready()
         except NotReady as exc:
             app.logger.error("not ready: %s", exc)
+            g._login_user = login_manager.anonymous_user()  # the page must not load the user
             return render_template("error.html", code=503, title="Not ready",
                                    message=str(exc)), 503
+        g.undecodable_fields = _undecodable_fields()
         owner = app.extensions["panel.plugins"].blueprint_owner.get(
             (request.blueprint or "").split(".")[0])
         if owner and not app.extensions["panel.plugins"].is_active(owner):
@@ -154,7 +177,8 @@ MESSAGES = {
 
 def _install_error_handlers(app: Flask) -> None:
     def page(code: int, title: str, message: str) -> tuple[str, int]:
-        db.session.rollback()
+        with contextlib.suppress(OperationalError):  # the database may be what failed
+            db.session.rollback()
         return render_template("error.html", code=code, title=title, message=message), code
 
     @app.errorhandler(HTTPException)
@@ -182,6 +206,7 @@ def _install_error_handlers(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     def _db_down(exc: OperationalError) -> Any:
         app.logger.error("database unavailable: %s", exc.orig)
+        g._login_user = login_manager.anonymous_user()  # the page must not reload the user
         return page(503, "Try again shortly",
                     "The database is busy or unreachable. Nothing was saved; try again shortly.")
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import phonenumbers
 import pycountry
+from flask import g, has_request_context
 from wtforms import Field, Form, SelectChoice, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
@@ -23,12 +24,16 @@ COUNTRY_CHOICES = [SelectChoice("", "—"), *(SelectChoice(code, name) for code,
 def plain_text(form: Form, field: Field) -> None:
     """Refuse control characters and invalid Unicode: they break mail, WHOIS and exports."""
     value = field.data or ""
+    if has_request_context() and field.name in g.get("undecodable_fields", ()):
+        raise ValidationError("This contains characters that are not valid text.")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise ValidationError("This contains characters that are not valid text.") from None
     if any(unicodedata.category(ch) == "Cc" for ch in value):
         raise ValidationError("This contains control characters; remove them.")
+    if "\ufffd" in value:  # what undecodable bytes became on the way in
+        raise ValidationError("This contains characters that are not valid text.")
 
 
 def e164_phone(form: Form, field: Field) -> None:

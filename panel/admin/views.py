@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import false, select
 
 from panel import audit
 from panel.accounts.models import Account
@@ -30,8 +31,10 @@ def _staff_only() -> None:
 def _search_clause(term: str) -> Any:
     """Exact lookups only: client number, domain name, or email/phone through blind indexes."""
     term = term.strip()[:254]
-    if term.isdigit():
-        return Account.number == int(term)
+    if any(unicodedata.category(ch) == "Cc" for ch in term):
+        return false()  # no stored value contains control characters
+    if term.isascii() and term.isdigit():
+        return Account.number == int(term) if len(term) <= 9 else false()
     if "@" in term:
         return Account.id.in_(select(User.account_id).where(User.email.matches(term)))
     if term.startswith("+"):
@@ -60,7 +63,10 @@ def plugins() -> Any:
         name = request.form.get("name", "")
         if name not in host.modules:
             abort(404)
-        active = request.form.get("action") == "activate"
+        action = request.form.get("action")
+        if action not in ("activate", "deactivate"):
+            abort(400)
+        active = action == "activate"
         event = AuditEvent(f"plugin.{'activate' if active else 'deactivate'}", actor=current_user,
                            object=f"plugin {name}")
         if not active:

@@ -39,11 +39,17 @@ def _maildir_enabled() -> bool:
     return not current_app.config.get("SMTP_URL")
 
 
+MAX_PAGE = 100_000  # beyond any real outbox; larger numbers overflow the database's integers
+
+
 @bp.route("/")
 def index() -> Any:
+    number = request.args.get("page", 1, type=int) or 1
+    if not 1 <= number <= MAX_PAGE:
+        abort(404)
     page = db.paginate(select(OutboxMessage).order_by(OutboxMessage.created_at.desc(),
                                                       OutboxMessage.id),
-                       per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
+                       page=number, per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
     return render_template("mail/outbox.html", page=page, counts=status_counts(),
                            maildir=_maildir_enabled())
 
