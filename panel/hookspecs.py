@@ -94,3 +94,9 @@ def panel_account_access(viewer: User, account: Account, purpose: str) -> Any:
 @hookspec
 def panel_banners(user: User) -> list[Banner]:
     """Notices shown at the top of every page for ``user`` (e.g. "acting as a customer")."""
+
+
+@hookspec
+def panel_account_erasure(account: Account, actor: User | None) -> None:
+    """The account is being erased (P09): delete or anonymise this plugin's personal data for
+    it, inside the caller's transaction. Billing records are the core's and stay."""

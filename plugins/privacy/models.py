@@ -147,3 +147,7 @@ class SupportCredential(db.Model):
     @property
     def kind_label(self) -> str:
         return CREDENTIAL_KINDS.get(self.kind, self.kind)
+
+
+# Tables of other capabilities live in their own modules; importing them here registers them.
+from plugins.privacy import models_requests  # noqa: E402,F401 - registers its tables

@@ -30,9 +30,9 @@ def panel_plugin_info() -> dict[str, Any]:
 
 @hookimpl
 def panel_blueprints() -> list[Blueprint]:
-    from plugins.privacy.views import admin, client, link, staff
+    from plugins.privacy.views import admin, client, link, requests, staff
 
-    return [client.bp, staff.bp, link.bp, admin.bp]
+    return [client.bp, staff.bp, link.bp, admin.bp, requests.mine_bp, requests.staff_bp]
 
 
 @hookimpl
@@ -45,9 +45,11 @@ def panel_nav_items(area: str, user: User) -> list[NavItem]:
     if area == "client":
         return [NavItem("Change history", "privacy_client.history", 60),
                 NavItem("Staff access", "privacy_client.staff_access", 70),
-                NavItem("Support credentials", "privacy_client.credentials_page", 80)]
+                NavItem("Support credentials", "privacy_client.credentials_page", 80),
+                NavItem("Requests", "privacy_requests.mine", 90)]
     if area == "admin":
-        items = [NavItem("Access sessions", "privacy_staff.index", 10)]
+        items = [NavItem("Access sessions", "privacy_staff.index", 10),
+                 NavItem("Data requests", "privacy_request_queue.queue", 20)]
         if user.role == "admin":
             items.append(NavItem("Audit trail", "privacy_admin.index", 70))
         return items
@@ -73,12 +75,14 @@ def panel_account_access(viewer: User, account: Account, purpose: str) -> Any:
 
 @hookimpl
 def panel_jobs() -> list[Job]:
-    from plugins.privacy.services import access, credentials
+    from plugins.privacy.services import access, credentials, requests
     from plugins.privacy.views.admin import VERIFY_JOB, verify_job
 
     return [Job("privacy.expire_access", timedelta(minutes=1), access.expire_due),
             Job("privacy.expire_credentials", timedelta(minutes=10), credentials.purge_expired),
-            Job(VERIFY_JOB, timedelta(days=1), verify_job)]
+            Job(VERIFY_JOB, timedelta(days=1), verify_job),
+            Job("privacy.identity_documents", timedelta(hours=1), requests.purge_documents),
+            Job("privacy.billing_retention", timedelta(days=1), requests.purge_old_billing)]
 
 
 @hookimpl
@@ -96,12 +100,28 @@ def panel_cli_commands() -> list[click.Command]:
 
 
 @hookimpl
-def panel_banners(user: User) -> list[Banner]:
-    from plugins.privacy.services.act_as import acting_staff
+def panel_account_erasure(account: Account, actor: User | None) -> None:
+    """Erase what this plugin holds for the account; the trail stays as evidence."""
+    from plugins.privacy.services import erasure
 
+    erasure.erase_plugin_data(account)
+
+
+@hookimpl
+def panel_banners(user: User) -> list[Banner]:
+    from flask import g
+
+    from plugins.privacy.services.act_as import acting_staff
+    from plugins.privacy.services.requests import purpose_allowed
+
+    live = g.get("privacy_access_session")
+    notices = []
+    if live is not None and not purpose_allowed(live.account_id, "marketing"):
+        notices.append(Banner("Processing of this account is restricted or objected to: no "
+                              "marketing or analytics. Service and billing continue."))
     staff = acting_staff()
     if staff is None:
-        return []
-    return [Banner(f"{staff.label}, you are acting as this customer inside a recorded access "
+        return notices
+    return notices + [Banner(f"{staff.label}, you are acting as this customer inside a recorded access "
                    "session. Everything you do is logged with both your names.",
                    "privacy_access_link.stop_acting", "Stop acting as the customer")]

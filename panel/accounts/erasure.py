@@ -1,0 +1,65 @@
+"""Erasing an account (P09): personal data goes, billing records stay for their retention.
+
+The core anonymises its own tables; plugins erase theirs through panel_account_erasure, in
+the same transaction, so an erasure is never half done.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import delete, func, select
+
+from panel import audit
+from panel.accounts.models import CLOSED, CONTACT_FIELDS, Account
+from panel.audit import AuditEvent
+from panel.auth.models import User, new_session_token
+from panel.auth.passwords import hash_password
+from panel.billing.models import Invoice, PaymentMethod, Service
+from panel.domains.models import Domain, DomainContact
+from panel.extensions import db
+from panel.plugins import hook
+
+TOMBSTONE = "[erased]"
+
+
+class ErasureRefused(ValueError):
+    """Erasure cannot happen yet; the message says why, for the customer and staff."""
+
+
+def blockers(account: Account) -> list[str]:
+    """What stops erasure now (Blesta and HostBill refuse in the same cases)."""
+    reasons = []
+    unpaid = db.session.scalar(select(func.count()).select_from(Invoice).where(
+        Invoice.account_id == account.id, Invoice.status == "unpaid"))
+    if unpaid:
+        reasons.append(f"{unpaid} unpaid invoice(s) must be paid or cancelled first")
+    active = db.session.scalar(select(func.count()).select_from(Service).where(
+        Service.account_id == account.id, Service.status == "active"))
+    if active:
+        reasons.append(f"{active} active service(s) must be cancelled first")
+    return reasons
+
+
+def erase(account: Account, actor: User | None) -> None:
+    """Anonymise the account now; the caller commits."""
+    reasons = blockers(account)
+    if reasons:
+        raise ErasureRefused("Erasure is not possible yet: " + "; ".join(reasons) + ".")
+    for name in CONTACT_FIELDS:
+        setattr(account, name, None)
+    account.first_name, account.date_of_birth = TOMBSTONE, None
+    account.status = CLOSED
+    user = db.session.execute(select(User).where(User.account_id == account.id)).scalar()
+    if user is not None:
+        user.email = f"erased-{account.number}@erased.invalid"  # unique, and reaches no one
+        user.display_name, user.totp_secret, user.recovery_hashes = TOMBSTONE, None, None
+        user.password_hash = hash_password(secrets.token_urlsafe(32))
+        user.session_token, user.active = new_session_token(), False  # signs every session out
+    domain_ids = select(Domain.id).where(Domain.account_id == account.id)
+    db.session.execute(delete(DomainContact).where(DomainContact.domain_id.in_(domain_ids)))
+    db.session.execute(delete(PaymentMethod).where(PaymentMethod.account_id == account.id))
+    hook().panel_account_erasure(account=account, actor=actor)
+    audit.record(AuditEvent("account.erase", actor=actor, account_id=account.id,
+                            object=f"account {account.number}",
+                            fields=["profile", "login", "domain contacts", "payment methods"]))

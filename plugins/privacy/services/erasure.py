@@ -1,0 +1,19 @@
+"""What erasing an account means for the privacy plugin's own tables (P09)."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, update
+
+from panel.accounts.models import Account
+from panel.db_types import utcnow
+from panel.extensions import db
+from plugins.privacy.models import ACTIVE, PENDING, REVOKED, AccessSession, SupportCredential
+
+
+def erase_plugin_data(account: Account) -> None:
+    """Credentials go; open staff sessions end. Requests, the trail and consent evidence stay
+    as the record of what was done (they name fields, never values)."""
+    db.session.execute(delete(SupportCredential).where(SupportCredential.account_id == account.id))
+    db.session.execute(update(AccessSession).where(
+        AccessSession.account_id == account.id, AccessSession.status.in_((PENDING, ACTIVE)))
+        .values(status=REVOKED, ended_at=utcnow(), end_reason="account erased"))
