@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     import click
     from flask import Blueprint
 
@@ -71,6 +73,14 @@ def panel_account_updated(account: Account, actor: User | None, fields: list[str
 @hookspec
 def panel_user_login(user: User, method: str) -> None:
     """A user signed in (``method``: "password", ...)."""
+
+
+@hookspec
+def panel_account_export(account: Account) -> dict[str, Iterable[dict[str, Any]]]:
+    """The subscriber asked for a copy of their data (P06): return this plugin's categories,
+    each a name (e.g. "sign_ins") and its rows as flat dicts of plain values. Rows are
+    written as they are produced, so return generators over paged queries, never lists of
+    every row. A category named like the core's or another plugin's replaces it."""
 
 
 @hookspec

@@ -150,4 +150,8 @@ class SupportCredential(db.Model):
 
 
 # Tables of other capabilities live in their own modules; importing them here registers them.
-from plugins.privacy import models_requests  # noqa: E402,F401 - registers its tables
+from plugins.privacy import (  # noqa: E402 - registers their tables
+    models_export,  # noqa: F401
+    models_policy,  # noqa: F401
+    models_requests,  # noqa: F401
+)

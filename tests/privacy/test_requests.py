@@ -266,3 +266,20 @@ def test_p08_other_customers_cannot_see_requests(app, client, factories):
     login(other, factories.subscriber())
     assert "secret detail" not in other.get(URL).get_data(as_text=True)
     assert "No requests yet." in other.get(URL).get_data(as_text=True)
+
+
+def test_p09_erasure_forgets_where_policies_were_accepted_from_but_keeps_which(app, factories):
+    from panel.accounts.erasure import erase
+    from plugins.privacy.services import policy
+
+    admin = factories.staff("admin")
+    version = policy.publish(admin, body="# Policy", summary="First", material=False,
+                             effective_on=today())
+    user = factories.subscriber()
+    with app.test_request_context(environ_base={"REMOTE_ADDR": "198.51.100.23"}):
+        policy.accept(user, version, "signup")
+    assert policy.history_for(user)[0].ip == "198.51.100.23"
+    erase(user.account, None)
+    db.session.commit()
+    kept = policy.history_for(user)
+    assert len(kept) == 1 and kept[0].ip is None

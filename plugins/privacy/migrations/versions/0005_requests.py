@@ -1,7 +1,7 @@
 """data requests, identity documents and processing limits
 
-Revision ID: 0006_requests
-Revises: 0003_credentials
+Revision ID: 0005_requests
+Revises: 0004_policy
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from alembic import op
 
 import panel.db_types
 
-revision = '0006_requests'
-down_revision = '0003_credentials'
+revision = '0005_requests'
+down_revision = '0004_policy'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,98 @@
+"""Forms for the policy pages, sign-up and the sign-in email change."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    Field,
+    Form,
+    HiddenField,
+    PasswordField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
+
+from panel.auth.passwords import MAX_LENGTH, MIN_LENGTH
+from panel.validation import e164_phone, plain_text, text
+from plugins.privacy.services.policy import MAX_BODY_CHARS, MAX_SUMMARY_CHARS
+from plugins.privacy.services.signup import MINIMUM_AGE, UNDER_AGE
+
+
+def _strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _email_field(label: str) -> EmailField:
+    return EmailField(label, filters=[_strip], validators=[
+        DataRequired(message="Enter an email address."),
+        Length(max=254, message="An email address has at most 254 characters."), plain_text,
+        Email(message="Enter a valid email address, like name@example.com.",
+              check_deliverability=False)])
+
+
+def multiline_text(form: Form, field: Field) -> None:
+    """Like plain_text, but line breaks and tabs are part of a text block."""
+    value = field.data or ""
+    stripped = value.replace("\r", "").replace("\n", "").replace("\t", "")
+    probe = type("Probe", (), {"data": stripped, "name": field.name})()
+    plain_text(form, probe)  # type: ignore[arg-type]
+
+
+def _no_surrounding_spaces(form: Form, field: Field) -> None:
+    """Passwords are kept exactly as typed; a stray space is almost always a mistake."""
+    if field.data and field.data != field.data.strip():
+        raise ValidationError("Remove the spaces at the start or end of the password.")
+
+
+class SignupForm(FlaskForm):
+    first_name = text("First name", 100, required=True)
+    last_name = text("Last name", 100, required=True)
+    email = _email_field("Email")
+    phone = text("Contact phone number", 32, required=True, extra=[e164_phone],
+                 description="International form, for example +44 20 7946 0958.")
+    password = PasswordField("Password", validators=[
+        DataRequired(message="Choose a password."),
+        Length(min=MIN_LENGTH, max=MAX_LENGTH,
+               message=f"Use between {MIN_LENGTH} and {MAX_LENGTH} characters."),
+        _no_surrounding_spaces])
+    confirm = PasswordField("Repeat the password", validators=[
+        DataRequired(message="Type the password again."),
+        EqualTo("password", message="The two passwords differ.")])
+    old_enough = BooleanField(f"I am {MINIMUM_AGE} or older", validators=[
+        DataRequired(message=UNDER_AGE)])
+
+
+class PublishForm(FlaskForm):
+    body = TextAreaField("Policy text (Markdown)", validators=[
+        DataRequired(message="The policy text is empty."),
+        Length(max=MAX_BODY_CHARS, message=f"At most {MAX_BODY_CHARS:,} characters."), multiline_text])
+    summary = TextAreaField("What changed, in a sentence or two", filters=[_strip], validators=[
+        DataRequired(message="Say what changed."),
+        Length(max=MAX_SUMMARY_CHARS, message=f"At most {MAX_SUMMARY_CHARS} characters."),
+        multiline_text])
+    material = BooleanField("Significant change: email every subscriber in advance and ask "
+                            "each to accept it when it takes effect")
+    effective_on = DateField("Takes effect on", validators=[Optional()],
+                             description="Leave empty for today, or 30 days ahead for a "
+                                         "significant change.")
+
+
+class AcceptForm(FlaskForm):
+    """The button is the acceptance; the version number makes sure it is of the text shown."""
+
+    version = HiddenField()
+
+
+class EmailChangeForm(FlaskForm):
+    email = _email_field("New email address")
+    password = PasswordField("Your current password", validators=[
+        DataRequired(message="Enter your current password."),
+        Length(max=MAX_LENGTH, message="That is not your current password.")])
+
+
+class ConfirmForm(FlaskForm):
+    """Only the CSRF token: confirming changes state, so it is a POST, never the GET a mail
+    scanner might fetch."""

@@ -1,0 +1,483 @@
+"""Exports of everything held about a subscriber (P06: access and portability).
+
+Three formats: JSON (with ``schema_version``, for machines), a ZIP with one CSV per category
+(for spreadsheets) and a readable HTML summary. Each is written row by row to a file under
+``instance_path/exports/`` from generators over batched queries, so memory stays flat however
+long the sign-in history is. Small accounts are exported at once; larger ones are queued and
+produced by `panel cron`, which emails a link. Downloads re-check the password (the view does),
+and files are deleted EXPIRY_DAYS after they are ready.
+
+Plugins add categories through ``panel_account_export``; this plugin's own come from there too.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import uuid
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+from flask import current_app
+from markupsafe import Markup
+from sqlalchemy import func, select, update
+
+from panel import audit
+from panel.accounts.models import CONTACT_FIELDS, Account
+from panel.audit import AuditEvent
+from panel.auth.models import User
+from panel.billing.models import Invoice, PaymentMethod, Service
+from panel.crypto import Sealed
+from panel.crypto.keyring import current_holder
+from panel.db_types import utcnow
+from panel.domains.models import CONTACT_FIELDS as DOMAIN_CONTACT_FIELDS
+from panel.domains.models import Domain, DomainContact
+from panel.extensions import db
+from panel.mail.outbox import queue
+from panel.plugins import hook
+from panel.urls import external_url
+from plugins.privacy.models import REASONS, AccessSession, AuditEntry, SupportCredential
+from plugins.privacy.models_export import (
+    EXPIRED,
+    FAILED,
+    FORMATS,
+    QUEUED,
+    READY,
+    RUNNING,
+    DataExport,
+    SigninEvent,
+)
+from plugins.privacy.services.my_data import CATEGORIES, describe
+
+SCHEMA_VERSION = "1.0"
+INLINE_ROWS = 5000  # more rows than this: produced by `panel cron`, link emailed
+EXPIRY_DAYS = 7
+BATCH = 1000
+EXTENSIONS = {"json": "json", "zip": "zip", "html": "html"}
+MIMETYPES = {"json": "application/json", "zip": "application/zip", "html": "text/html"}
+
+Rows = Iterable[dict[str, Any]]
+
+
+class ExportError(ValueError):
+    """An export cannot be requested or downloaded; the message is for the subscriber."""
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def stream(model: type, fields: Iterable[str], *where: Any, order_by: Iterable[Any] = (),
+           batch: int = BATCH) -> Iterator[dict[str, Any]]:
+    """Rows of ``model`` as plain dicts, read ``batch`` at a time without ORM objects.
+
+    Sealed fields are opened here with the row's id (their associated data), so the export
+    pays for decryption but not for building and tracking an object per row.
+    """
+    names = tuple(fields)
+    table = model.__table__  # type: ignore[attr-defined]
+    sealed = {n: model.__dict__[n] for n in names if isinstance(model.__dict__.get(n), Sealed)}
+    columns = [table.c[n] for n in names]
+    if not sealed:
+        plain = select(*columns).where(*where).order_by(*order_by)
+        for row in db.session.execute(plain.execution_options(yield_per=batch)):
+            yield dict(zip(names, row, strict=True))
+        return
+    holder = current_holder()
+    stmt = select(table.c.id, *columns).where(*where).order_by(*order_by)
+    for row in db.session.execute(stmt.execution_options(yield_per=batch)):
+        out = dict(zip(names, row[1:], strict=True))
+        for name, desc in sealed.items():
+            stored = out[name]
+            if stored is not None:
+                out[name] = desc._open(stored, row[0], desc.aad(row[0]), holder)
+        yield out
+
+
+def _profile(account: Account) -> Iterator[dict[str, Any]]:
+    user = account.user
+    row: dict[str, Any] = {"account_number": account.number, "status": account.status,
+                           "created_at": account.created_at, "email": user.email if user else None}
+    row.update({f: getattr(account, f) for f in CONTACT_FIELDS})
+    row["date_of_birth"] = account.date_of_birth
+    row["two_factor"] = bool(user and user.totp_secret)  # whether it is on, never the secret
+    row["last_login_at"] = user.last_login_at if user else None
+    yield row
+
+
+def _domain_contacts(account: Account) -> Iterator[dict[str, Any]]:
+    names = dict(db.session.execute(select(Domain.id, Domain.name)
+                                    .where(Domain.account_id == account.id)).all())
+    if not names:
+        return
+    for row in stream(DomainContact, ("domain_id", "role", *DOMAIN_CONTACT_FIELDS),
+                      DomainContact.domain_id.in_(list(names)),
+                      order_by=(DomainContact.domain_id, DomainContact.role)):
+        yield {"domain": names[row.pop("domain_id")], **row}
+
+
+def core_categories(account: Account) -> dict[str, Rows]:
+    """The panel core's tables. Payment methods give the mask only, never the gateway token."""
+    aid = account.id
+    cols = {c.key: c.columns for c in CATEGORIES}
+    return {
+        "profile": _profile(account),
+        "domains": stream(Domain, cols["domains"], Domain.account_id == aid,
+                          order_by=(Domain.name,)),
+        "domain_contacts": _domain_contacts(account),
+        "services": stream(Service, cols["services"], Service.account_id == aid,
+                           order_by=(Service.started_on, Service.id)),
+        "invoices": stream(Invoice, cols["invoices"], Invoice.account_id == aid,
+                           order_by=(Invoice.issued_on, Invoice.number)),
+        "payment_methods": stream(PaymentMethod, cols["payment_methods"],
+                                  PaymentMethod.account_id == aid,
+                                  order_by=(PaymentMethod.created_at,)),
+        "email_preferences": iter(()),  # another feature contributes these through the hook
+        "consent_history": iter(()),
+    }
+
+
+def gather(account: Account) -> dict[str, Rows]:
+    """Every category in the documented order, plugins' contributions merged in."""
+    found = core_categories(account)
+    for contribution in hook().panel_account_export(account=account):
+        found.update(contribution or {})
+    ordered = {c.key: found.pop(c.key) for c in CATEGORIES if c.key in found}
+    return {**ordered, **found}
+
+
+# --- this plugin's own categories (returned by its panel_account_export) ---------------------
+
+
+def credential_rows(account: Account) -> Iterator[dict[str, Any]]:
+    """Labels only: host, username and secret stay out of every export."""
+    yield from stream(SupportCredential, ("kind", "label", "created_at", "expires_at"),
+                      SupportCredential.account_id == account.id,
+                      order_by=(SupportCredential.created_at,))
+
+
+def access_rows(account: Account) -> Iterator[dict[str, Any]]:
+    sessions = db.session.execute(
+        select(AccessSession).where(AccessSession.account_id == account.id)
+        .order_by(AccessSession.requested_at).execution_options(yield_per=BATCH)).scalars()
+    for s in sessions:
+        yield {"requested_at": s.requested_at, "staff": s.staff.label, "reason": REASONS.get(
+            s.reason_code, s.reason_code), "ticket": s.ticket, "note": s.note, "status": s.status,
+            "break_glass": s.break_glass, "minutes": s.minutes, "started_at": s.started_at,
+            "expires_at": s.expires_at, "ended_at": s.ended_at, "end_reason": s.end_reason}
+
+
+def trail_rows(account: Account) -> Iterator[dict[str, Any]]:
+    """The trail entries about the account. The IP is included where the subscriber acted,
+    never a staff member's."""
+    me = account.user.id if account.user else None
+    fields = ("at", "action", "object", "fields", "actor_id", "actor_role",
+              "actor_label", "result", "reason_code", "ticket", "ip")
+    for row in stream(AuditEntry, fields, AuditEntry.account_id == account.id,
+                      order_by=(AuditEntry.seq,)):
+        mine = me is not None and row.pop("actor_id") == me
+        ip, actor = row.pop("ip"), row.pop("actor_label")
+        yield {**row, "fields": ", ".join(row["fields"] or []), "actor": actor,
+               "ip": ip if mine else None}
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+def _text(value: Any) -> str:
+    """A value as text for the readable summary and the CSV files."""
+    if type(value) is str:
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(_plain(value))
+
+
+_RISKY = frozenset("=@\t\r+-")
+
+
+def _cell(value: Any) -> str:
+    """CSV cell text. A cell a spreadsheet would run as a formula gets a leading apostrophe;
+    phone numbers and signed numbers stay as they are."""
+    text = _text(value)
+    if text[:1] in _RISKY and (text[0] in "=@\t\r" or (
+            text[:1] in ("+", "-") and len(text) > 1 and not (text[1].isdigit() or text[1] == " "))):
+        return "'" + text
+    return text
+
+
+class Counter:
+    """Counts rows as they pass, for the export's record."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+
+    def each(self, rows: Rows) -> Iterator[dict[str, Any]]:
+        for row in rows:
+            self.rows += 1
+            yield row
+
+
+def write_json(out: IO[str], account: Account, categories: dict[str, Rows], tally: Counter) -> None:
+    head = {"schema_version": SCHEMA_VERSION, "format": "hosting-panel-export",
+            "generated_at": utcnow().isoformat(), "account_number": account.number}
+    out.write(json.dumps(head, ensure_ascii=False)[:-1] + ', "categories": {')
+    encode = json.JSONEncoder(ensure_ascii=False, default=_plain).encode
+    for i, (key, rows) in enumerate(categories.items()):
+        head = json.dumps({"description": describe(key).describe()}, ensure_ascii=False)
+        out.write(("," if i else "") + f"\n{json.dumps(key)}: {head[:-1]}, \"rows\": [")
+        for j, row in enumerate(tally.each(rows)):
+            out.write(("," if j else "") + "\n  " + encode(row))
+        out.write("]}")
+    out.write("\n}}\n")
+
+
+def write_zip(out: IO[bytes], account: Account, categories: dict[str, Rows], tally: Counter) -> None:
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+        readme = [f"Your data at account {account.number}, exported {utcnow():%Y-%m-%d %H:%M} UTC.",
+                  f"schema_version {SCHEMA_VERSION}. One CSV file per category:", ""]
+        for key, rows in categories.items():
+            cat = describe(key)
+            readme += [f"{key}.csv: {cat.title}", f"  What: {cat.what}", f"  Why: {cat.why}",
+                       f"  From: {cat.source}", f"  Shared with: {cat.shared_with}",
+                       f"  Kept: {cat.kept_for}", ""]
+            with zf.open(f"{key}.csv", "w", force_zip64=True) as raw:
+                text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+                writer = csv.writer(text)
+                header: list[str] | None = None
+                for row in tally.each(rows):
+                    if header is None:
+                        header = list(dict.fromkeys([*cat.columns, *row]))
+                        writer.writerow(header)
+                    writer.writerow([_cell(row.get(k)) for k in header])
+                if header is None and cat.columns:
+                    writer.writerow(cat.columns)
+                text.flush()
+                text.detach()
+        zf.writestr("README.txt", "\n".join(readme) + "\n")
+
+
+_ROW, _CELLS = Markup("<tr><td>{}</td></tr>\n"), Markup("</td><td>")
+
+
+def _html_table(rows: Rows) -> Iterator[Markup]:
+    """A category's rows as an HTML table, a row at a time, every value escaped. Built here
+    rather than in the template: per-cell template logic tripled the time of large exports."""
+    header: list[str] | None = None
+    for row in rows:
+        if header is None:
+            header = list(row)
+            yield Markup("<table>\n<thead><tr>{}</tr></thead>\n<tbody>\n").format(Markup("").join(
+                Markup('<th scope="col">{}</th>').format(k.replace("_", " ")) for k in header))
+        yield _ROW.format(_CELLS.join([_text(row.get(k)) for k in header]))  # join escapes
+    if header is not None:
+        yield Markup("</tbody>\n</table>\n")
+
+
+def write_html(out: IO[str], account: Account, categories: dict[str, Rows], tally: Counter) -> None:
+    """Rendered by a streaming, autoescaping template: rows are pulled as it writes."""
+    sections = [{"key": key, "about": describe(key), "rows": _html_table(tally.each(rows))}
+                for key, rows in categories.items()]
+    template = current_app.jinja_env.get_template("privacy/export_document.html")
+    for chunk in template.generate(account=account, sections=sections, generated_at=utcnow(),
+                                   schema_version=SCHEMA_VERSION):
+        out.write(chunk)
+
+
+WRITERS: dict[str, tuple[str, Callable[..., None]]] = {
+    "json": ("w", write_json), "zip": ("wb", write_zip), "html": ("w", write_html)}
+
+
+def export_dir() -> Path:
+    path = Path(current_app.instance_path) / "exports"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def write(account: Account, fmt: str, path: Path) -> int:
+    """Write the export to ``path`` (via a temporary file renamed at the end, so a crash never
+    leaves a half file looking finished). Returns the number of rows written."""
+    mode, writer = WRITERS[fmt]
+    partial = path.with_suffix(path.suffix + ".part")
+    tally = Counter()
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        if mode == "wb":
+            with os.fdopen(fd, "wb") as out:
+                writer(out, account, gather(account), tally)
+        else:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+                writer(out, account, gather(account), tally)
+        partial.replace(path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return tally.rows
+
+
+# --- the export's life: request, produce, download, expire ------------------------------------
+
+
+def size_estimate(account: Account) -> int:
+    """Roughly how many rows an export holds: the big tables decide whether it is queued."""
+    aid = account.id
+    total = 0
+    for model, where in ((SigninEvent, SigninEvent.account_id == aid),
+                         (Invoice, Invoice.account_id == aid),
+                         (AuditEntry, AuditEntry.account_id == aid),
+                         (Service, Service.account_id == aid),
+                         (Domain, Domain.account_id == aid)):
+        total += db.session.execute(select(func.count()).select_from(model).where(where)).scalar_one()
+    return total
+
+
+def _event(action: str, export: DataExport, actor: User | None, result: str = "ok") -> AuditEvent:
+    return AuditEvent(action, actor=actor, account_id=export.account_id, result=result,
+                      object=f"data export {export.id} ({export.format})")
+
+
+def request_export(account: Account, user: User, fmt: str) -> DataExport:
+    """Produce the export now when it is small, or queue it for `panel cron`."""
+    if fmt not in FORMATS:
+        raise ExportError("Choose one of the formats offered.")
+    waiting = db.session.execute(select(DataExport.id).where(
+        DataExport.account_id == account.id, DataExport.format == fmt,
+        DataExport.status.in_((QUEUED, RUNNING)))).first()
+    if waiting is not None:
+        raise ExportError("An export in this format is already being prepared; we will email "
+                          "you when it is ready.")
+    export = DataExport(account_id=account.id, format=fmt, status=QUEUED, created_at=utcnow())
+    db.session.add(export)
+    db.session.flush()
+    audit.record(_event("export.request", export, user))
+    db.session.commit()
+    if size_estimate(account) <= current_app.config.get("PRIVACY_EXPORT_INLINE_ROWS", INLINE_ROWS):
+        produce(export, notify=False)
+    return export
+
+
+def _claim(export: DataExport) -> bool:
+    done = db.session.execute(update(DataExport).where(
+        DataExport.id == export.id, DataExport.status == QUEUED).values(status=RUNNING)
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+    db.session.refresh(export)
+    return done.rowcount == 1  # type: ignore[attr-defined]
+
+
+def produce(export: DataExport, *, notify: bool) -> bool:
+    """Write the file, mark it ready for EXPIRY_DAYS, and (from cron) email the link."""
+    if not _claim(export):
+        return False
+    account = db.session.get(Account, export.account_id)
+    assert account is not None
+    name = f"{export.id}.{EXTENSIONS[export.format]}"
+    path = export_dir() / name
+    try:
+        rows = write(account, export.format, path)
+    except Exception as exc:  # noqa: BLE001 - any failure is recorded and shown, never lost
+        db.session.rollback()
+        export.status, export.error = FAILED, f"{type(exc).__name__}"[:300]
+        audit.record(_event("export.fail", export, None, result="failed"))
+        db.session.commit()
+        current_app.logger.exception("export %s failed", export.id)
+        return False
+    now = utcnow()
+    export.status, export.file_path, export.rows = READY, f"exports/{name}", rows
+    export.size, export.ready_at = path.stat().st_size, now
+    export.expires_at = now + timedelta(days=EXPIRY_DAYS)
+    audit.record(_event("export.ready", export, None))
+    user = account.user
+    if notify and user is not None and user.email:
+        link = external_url("privacy_data.download", export_id=export.id)
+        queue(to=user.email, subject="Your data export is ready", account_id=account.id,
+              body="\n".join([
+                  f"The copy of your data you asked for ({export.format_label}) is ready.",
+                  "", f"Download it here (you will be asked for your password): {link}", "",
+                  f"The link works until {export.expires_at:%d %B %Y %H:%M} UTC; "
+                  "then the file is deleted.",
+                  "If you did not ask for this, change your password and tell support."]))
+    db.session.commit()
+    return True
+
+
+def produce_queued() -> str:
+    """Job: produce the exports too large to make during the request."""
+    ids = db.session.execute(select(DataExport.id).where(DataExport.status == QUEUED)
+                             .order_by(DataExport.created_at)).scalars().all()
+    made = 0
+    for export_id in ids:
+        export = db.session.get(DataExport, export_id)
+        if export is not None and produce(export, notify=True):
+            made += 1
+    return f"produced {made} data exports"
+
+
+def file_for(export: DataExport) -> Path:
+    """The file of a ready, unexpired export."""
+    if export.is_expired():
+        raise ExportError("This export has expired and its file was deleted. Prepare a new one "
+                          "on the My data page.")
+    if export.status != READY or not export.file_path:
+        raise ExportError("This export is not ready yet." if export.status in (QUEUED, RUNNING)
+                          else "This export failed. Prepare a new one on the My data page.")
+    path = Path(current_app.instance_path) / export.file_path
+    if not path.is_file():
+        raise ExportError("This export's file is missing. Prepare a new one.")
+    return path
+
+
+def record_download(export: DataExport, user: User, *, ok: bool) -> None:
+    audit.record(_event("export.download", export, user, result="ok" if ok else "refused"))
+    db.session.commit()
+
+
+def purge_expired() -> str:
+    """Job: delete export files EXPIRY_DAYS after they were ready; the record stays, marked."""
+    now = utcnow()
+    due = db.session.execute(select(DataExport).where(
+        DataExport.status.in_((READY, FAILED)), DataExport.expires_at <= now)).scalars().all()
+    stale = db.session.execute(select(DataExport).where(   # failed ones: nothing to download
+        DataExport.status == FAILED, DataExport.expires_at.is_(None),
+        DataExport.created_at <= now - timedelta(days=EXPIRY_DAYS))).scalars().all()
+    for export in [*due, *stale]:
+        _delete_file(export)
+        export.status, export.file_path = EXPIRED, None
+        audit.record(_event("export.expire", export, None))
+        db.session.commit()
+    return f"deleted {len(due) + len(stale)} expired data exports"
+
+
+def _delete_file(export: DataExport) -> None:
+    if export.file_path:
+        path = Path(current_app.instance_path) / export.file_path
+        path.unlink(missing_ok=True)
+        path.with_suffix(path.suffix + ".part").unlink(missing_ok=True)
+
+
+def mine(account: Account, limit: int = 20) -> list[DataExport]:
+    return list(db.session.execute(
+        select(DataExport).where(DataExport.account_id == account.id)
+        .order_by(DataExport.created_at.desc()).limit(limit)).scalars())
+
+
+def erase(account: Account) -> None:
+    """Part of erasing the account (P09): export files go at once."""
+    for export in db.session.execute(select(DataExport).where(
+            DataExport.account_id == account.id)).scalars():
+        _delete_file(export)
+        db.session.delete(export)
