@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import SelectField
 
-from panel.validation import COUNTRY_CHOICES, e164_phone, iso_country, text
+from panel.validation import COUNTRY_CHOICES, e164_phone, iso_country, postcode_for_country, text
 
 
 class ContactForm(FlaskForm):
@@ -17,7 +17,7 @@ class ContactForm(FlaskForm):
     address2 = text("Address (line 2)", 200)
     city = text("City", 100)
     state = text("State or province", 100)
-    postcode = text("Postal code", 20)
+    postcode = text("Postal code", 20, extra=[postcode_for_country("country")])
     country = SelectField("Country", choices=COUNTRY_CHOICES, validators=[iso_country],
                           validate_choice=False)
     tax_id = text("Tax id", 40)

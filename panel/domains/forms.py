@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField
 from wtforms.validators import DataRequired, Email, Length
 
-from panel.validation import COUNTRY_CHOICES, e164_phone, iso_country, plain_text, text
+from panel.validation import COUNTRY_CHOICES, e164_phone, iso_country, plain_text, postcode_for_country, text
 
 
 class DomainContactForm(FlaskForm):
@@ -19,7 +19,7 @@ class DomainContactForm(FlaskForm):
     street = text("Street", 200, required=True)
     city = text("City", 100, required=True)
     state = text("State or province", 100)
-    postcode = text("Postal code", 20)
+    postcode = text("Postal code", 20, extra=[postcode_for_country("country")])
     country = SelectField("Country", choices=COUNTRY_CHOICES,
                           validators=[DataRequired(message="Country is required."), iso_country],
                           validate_choice=False)

@@ -56,3 +56,21 @@ def test_reseller_corrects_its_own_customer(app, client, factories):
                                        "phone": "+34911234567", "country": "ES"})
     assert response.status_code == 302
     assert "José García" in client.get(url).get_data(as_text=True)
+
+
+def test_p05_postal_code_must_fit_the_country_where_its_shape_is_known(client, factories, login_as):
+    user = login_as("subscriber")
+    domain = factories.domain(user.account)
+    url = f"/client/domains/{domain.id}/contacts/admin"
+    wrong = post_form(client, url, {**CONTACT, "postcode": "ABC"})
+    page = wrong.get_data(as_text=True)
+    assert wrong.status_code == 400
+    assert "does not look like a postal code for DE (for example 10115)" in page
+    assert 'value="ABC"' in page  # what was typed is kept
+    assert domain.contact("admin").postcode == "SW1A 1AA"  # nothing saved
+    profile = post_form(client, "/client/profile", {"first_name": "A", "last_name": "B",
+                                                    "phone": "+14155550123", "country": "US",
+                                                    "postcode": "9021"})
+    assert profile.status_code == 400 and "12345 or 12345-6789" in profile.get_data(as_text=True)
+    elsewhere = post_form(client, url, {**CONTACT, "country": "AR", "postcode": "C1425"})
+    assert elsewhere.status_code == 302  # no known shape: accepted as typed
