@@ -47,7 +47,8 @@ def scoped(viewer: User, model: type[M]) -> Select[tuple[M]]:
             .where(account_filter(viewer)))
 
 
-def _uuid(value: object) -> uuid.UUID:
+def parse_id(value: object) -> uuid.UUID:
+    """An id from a URL or form; anything that is not one answers 404, like an unknown id."""
     if isinstance(value, uuid.UUID):
         return value
     try:
@@ -56,9 +57,17 @@ def _uuid(value: object) -> uuid.UUID:
         abort(404)
 
 
+def own_account(viewer: User) -> Account:
+    """The subscriber's own account (404 for anyone who has none)."""
+    account = db.session.execute(accounts(viewer)).scalar_one_or_none()
+    if account is None or viewer.role != SUBSCRIBER:
+        abort(404)
+    return account
+
+
 def get_or_404(viewer: User, model: type[M], ident: object) -> M:
     row = db.session.execute(
-        scoped(viewer, model).where(model.id == _uuid(ident))  # type: ignore[attr-defined]
+        scoped(viewer, model).where(model.id == parse_id(ident))  # type: ignore[attr-defined]
     ).scalar_one_or_none()
     if row is None:
         abort(404)

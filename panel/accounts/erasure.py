@@ -18,6 +18,7 @@ from panel.auth.passwords import hash_password
 from panel.billing.models import Invoice, PaymentMethod, Service
 from panel.domains.models import Domain, DomainContact
 from panel.extensions import db
+from panel.mail.models import QUEUED, OutboxMessage
 from panel.plugins import hook
 
 TOMBSTONE = "[erased]"
@@ -59,6 +60,8 @@ def erase(account: Account, actor: User | None) -> None:
     domain_ids = select(Domain.id).where(Domain.account_id == account.id)
     db.session.execute(delete(DomainContact).where(DomainContact.domain_id.in_(domain_ids)))
     db.session.execute(delete(PaymentMethod).where(PaymentMethod.account_id == account.id))
+    db.session.execute(delete(OutboxMessage).where(  # delivered or dead mail to the old address
+        OutboxMessage.account_id == account.id, OutboxMessage.status != QUEUED))
     hook().panel_account_erasure(account=account, actor=actor)
     audit.record(AuditEvent("account.erase", actor=actor, account_id=account.id,
                             object=f"account {account.number}",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
@@ -23,6 +22,7 @@ from panel.crypto import normalise
 from panel.db_types import utcnow
 from panel.extensions import db, limiter
 from panel.plugins import hook
+from panel.urls import local_target
 
 bp = Blueprint("auth", __name__)
 
@@ -45,14 +45,6 @@ def _failed(response: Any) -> bool:
     return response.status_code != 302
 
 
-def _safe_next(target: str | None) -> str | None:
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
-
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"],
@@ -72,7 +64,7 @@ def login() -> Any:
                 return render_template("auth/login.html", form=form), 403
             if needs_rehash(user.password_hash):
                 user.password_hash = hash_password(form.password.data)
-            target = _safe_next(request.args.get("next"))
+            target = local_target(request.args.get("next"))
             session.clear()  # rotate: nothing from before sign-in survives, CSRF token included
             if user.totp_secret:
                 db.session.commit()

@@ -18,7 +18,7 @@ from panel.domains.forms import DomainContactForm
 from panel.domains.models import CONTACT_FIELDS as DOMAIN_CONTACT_FIELDS
 from panel.domains.models import CONTACT_ROLES, Domain
 from panel.extensions import db
-from panel.tenancy import get_or_404, scoped
+from panel.tenancy import get_or_404, own_account, scoped
 
 bp = Blueprint("client", __name__, url_prefix="/client")
 
@@ -30,10 +30,7 @@ def _subscribers_only() -> None:
 
 
 def _account() -> Account:
-    account = db.session.execute(scoped(current_user, Account)).scalar_one_or_none()
-    if account is None:
-        abort(404)
-    return account
+    return own_account(current_user)
 
 
 @bp.route("/")

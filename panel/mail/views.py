@@ -7,6 +7,7 @@ only while PANEL_SMTP_URL is unset, which is when mail is delivered there.
 from __future__ import annotations
 
 import mailbox
+import re
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
@@ -39,6 +40,9 @@ def _maildir_enabled() -> bool:
     return not current_app.config.get("SMTP_URL")
 
 
+# Links carrying a signed token act for whoever holds them (approve access, confirm an email):
+# an admin reading the local Maildir must not be able to use a customer's.
+SIGNED_LINK = re.compile(r"(https?://\S+/)[A-Za-z0-9_\-]*\.[A-Za-z0-9_.\-]{20,}")
 MAX_PAGE = 100_000  # beyond any real outbox; larger numbers overflow the database's integers
 
 
@@ -109,6 +113,8 @@ def maildir_message(key: str) -> Any:
         except (LookupError, ValueError):  # an unknown charset: show it undecoded
             payload = part.get_payload(decode=True)
             text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else None
+    if text:
+        text = SIGNED_LINK.sub(r"\1[link hidden: it acts for the recipient]", text)
     return render_template("mail/maildir_message.html", key=key,
                            headers=[(name, str(value)) for name, value in mail.items()],
                            text=text, has_html=mail.get_body(preferencelist=("html",)) is not None)

@@ -66,3 +66,26 @@ def test_p16_no_acting_without_a_live_session(client, factories):
     db.session.commit()
     post_form(client, f"/admin/access/{s.id}/act-as", token_from="/admin/access/")
     assert client.get("/client/").status_code == 404
+
+
+def test_p17_staff_acting_as_the_customer_cannot_change_the_customers_own_controls(client, factories):
+    customer, staff, s = _acting(client, factories)
+    response = post_form(client, "/client/privacy/access", {"require_approval": "y"},
+                         token_from="/client/")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/client/")
+    from plugins.privacy.models import AccountPrivacy
+
+    assert db.session.get(AccountPrivacy, customer.account_id) is None  # nothing changed
+    assert client.get("/account/2fa").status_code == 302  # nor enrol a second factor for them
+    assert client.get("/client/privacy/requests/").status_code == 200  # reading is fine
+
+
+def test_p16_a_customers_name_is_never_written_on_the_trail(client, factories):
+    customer = factories.subscriber(first_name="Ottoline", last_name="Quist")
+    from tests.conftest import login
+
+    login(client, customer)
+    post_form(client, "/client/profile", {"first_name": "Ottoline", "last_name": "Quist-Ray",
+                                          "phone": customer.account.phone})
+    entry = AuditEntry.query.filter_by(action="account.update").one()
+    assert entry.actor_label == "customer" and entry.actor_id == customer.id

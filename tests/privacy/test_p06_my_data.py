@@ -107,5 +107,6 @@ def test_p06_staff_acting_as_the_customer_are_recorded_and_cannot_export(app, cl
     response = post_form(client, "/client/privacy/data/export", {"format": "json"},
                          token_from="/client/privacy/data")
     assert response.status_code == 302
-    assert "Only the customer" in client.get("/client/privacy/data").get_data(as_text=True)
+    assert "Staff acting as the customer cannot change" in client.get(response.headers["Location"]).get_data(
+        as_text=True)
     assert AuditEntry.query.filter_by(action="export.request").count() == 0

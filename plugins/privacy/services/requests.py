@@ -217,7 +217,11 @@ def purge_documents() -> str:
 
 def purge_old_billing() -> str:
     """Job: an erased account's invoices go once their seven years have passed (P09)."""
-    cutoff = today().replace(year=today().year - BILLING_YEARS)
+    now = today()
+    try:
+        cutoff = now.replace(year=now.year - BILLING_YEARS)
+    except ValueError:  # 29 February, seven years back, does not exist
+        cutoff = now.replace(year=now.year - BILLING_YEARS, day=28)
     closed = select(Account.id).where(Account.status == "closed")
     rows = db.session.execute(select(Invoice.id, Invoice.account_id).where(
         Invoice.account_id.in_(closed), Invoice.issued_on < cutoff)).all()

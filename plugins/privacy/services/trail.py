@@ -20,12 +20,14 @@ from flask import g, has_request_context
 from sqlalchemy import select, update
 
 from panel.audit import AuditEvent
+from panel.auth.models import ADMIN, RESELLER, STAFF
 from panel.crypto import current_keyring
 from panel.db_types import utcnow
 from panel.extensions import db
 from plugins.privacy.models import GENESIS, AuditEntry, AuditHead
 
 VERIFY_BATCH = 5000
+LABELLED_ROLES = (RESELLER, STAFF, ADMIN)
 
 
 _JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
@@ -45,6 +47,14 @@ def chain_hash(key: bytes, prev_hash: str, body: str) -> str:
     return hmac.new(key, (prev_hash + body).encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+def _label(actor: Any) -> str:
+    """Staff and resellers are named as they were; a customer's name is personal data that
+    the trail (append-only, hashed) could never erase, so customers are just "customer"."""
+    if actor is None:
+        return "system"
+    return (actor.label or actor.role)[:120] if actor.role in LABELLED_ROLES else "customer"
+
+
 def append(event: AuditEvent) -> AuditEntry:
     """Add ``event`` to the chain inside the caller's transaction (it commits with the change)."""
     head = AuditHead.__table__  # Core statements: no ORM bookkeeping on the hot path
@@ -62,7 +72,7 @@ def append(event: AuditEvent) -> AuditEntry:
     entry = AuditEntry(
         seq=seq, at=utcnow(), actor_id=actor.id if actor else None,
         actor_role=actor.role if actor else "system",
-        actor_label=(actor.label if actor else "system")[:120], on_behalf_of=event.on_behalf_of,
+        actor_label=_label(actor), on_behalf_of=event.on_behalf_of,
         account_id=event.account_id, action=event.action[:64], object=event.object[:255],
         fields=list(event.fields), reason_code=event.reason_code, ticket=event.ticket,
         session_id=event.session_id, user_agent=event.user_agent, request_id=event.request_id,

@@ -15,7 +15,7 @@ from panel.auth.access import role_required
 from panel.auth.models import SUBSCRIBER
 from panel.db_types import utcnow
 from panel.extensions import db
-from panel.tenancy import scoped
+from panel.tenancy import own_account, parse_id
 from plugins.privacy.forms import AccessSettingsForm, CredentialForm
 from plugins.privacy.models import AccessSession, SupportCredential
 from plugins.privacy.services import access, change_history, credentials
@@ -40,17 +40,14 @@ def history() -> Any:
 
 def _own_session(session_id: str) -> AccessSession:
     account = _account()
-    s = db.session.get(AccessSession, access._uuid(session_id))
+    s = db.session.get(AccessSession, parse_id(session_id))
     if s is None or s.account_id != account.id:
         abort(404)
     return s
 
 
 def _account() -> Account:
-    account = db.session.execute(scoped(current_user, Account)).scalar_one_or_none()
-    if account is None:
-        abort(404)
-    return account
+    return own_account(current_user)
 
 
 @bp.route("/access", methods=["GET", "POST"])
@@ -113,7 +110,7 @@ def credentials_page() -> Any:
 @bp.route("/credentials/<credential_id>/delete", methods=["POST"])
 def delete_credential(credential_id: str) -> Any:
     account = _account()
-    cred = db.session.get(SupportCredential, access._uuid(credential_id))
+    cred = db.session.get(SupportCredential, parse_id(credential_id))
     if cred is None or cred.account_id != account.id:
         abort(404)
     credentials.remove(cred, current_user)

@@ -8,16 +8,14 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
-from panel import audit
 from panel.accounts.models import Account
-from panel.audit import AuditEvent
 from panel.auth import totp
 from panel.auth.access import role_required
 from panel.auth.models import SUBSCRIBER
 from panel.auth.passwords import verify as check_password
 from panel.db_types import utcnow
 from panel.extensions import db, limiter
-from panel.tenancy import scoped
+from panel.tenancy import own_account
 from plugins.privacy.forms_export import DownloadForm, ExportRequestForm
 from plugins.privacy.models_export import EXPIRED, DataExport
 from plugins.privacy.services import export, my_data
@@ -33,19 +31,11 @@ WRONG_CODE = "That code is not right, or was already used."
 @bp.before_request
 @role_required(SUBSCRIBER)
 def _subscribers_only() -> None:
-    staff = acting_staff()
-    if staff is not None and request.method == "GET":  # staff acting as the customer (P16)
-        audit.record(AuditEvent("client.view", actor=staff, account_id=current_user.account_id,
-                                object=request.path[:255], on_behalf_of=current_user.id))
-        db.session.commit()
-    return None
+    return None  # staff acting as the customer are recorded by services.act_as
 
 
 def _account() -> Account:
-    account = db.session.execute(scoped(current_user, Account)).scalar_one_or_none()
-    if account is None:
-        abort(404)
-    return account
+    return own_account(current_user)
 
 
 def _user_id() -> str:

@@ -22,7 +22,7 @@ def approve_link(token: str) -> Any:
         s = access.session_from_token(token)
     except access.AccessError as exc:
         audit.record(AuditEvent("access.approval_link", object="approval link",
-                                result="refused", fields=[str(exc)[:200]]))
+                                result="refused: bad or expired link"[:32]))
         db.session.commit()
         return render_template("error.html", code=404, title="Link not valid",
                                message=str(exc)), 404

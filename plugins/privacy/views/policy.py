@@ -7,7 +7,6 @@ link), the subscriber's pages under /client/privacy/, and the admin's under /adm
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -29,6 +28,7 @@ from panel.auth.models import ADMIN, SUBSCRIBER, User
 from panel.db_types import today
 from panel.extensions import db, limiter
 from panel.plugins import current_host, hook
+from panel.urls import local_target
 from plugins.privacy.forms_policy import (
     AcceptForm,
     ConfirmForm,
@@ -87,14 +87,6 @@ def _signup_link() -> dict[str, Any]:
 
     return {"signup_url": signup_url}
 
-
-def _safe_next(target: str | None) -> str | None:
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
 
 
 # --- public pages -----------------------------------------------------------------------------
@@ -195,7 +187,7 @@ def accept() -> Any:
     """Accept the significant version in effect; nothing else opens until then."""
     me = _me()
     pending = policy.pending_for(me)
-    target = _safe_next(request.args.get("next"))
+    target = local_target(request.args.get("next"))
     if pending is None:
         return redirect(target or home_url(me))
     if session.get(ACTING_KEY):

@@ -15,7 +15,7 @@ from panel.auth.models import ADMIN, STAFF, SUBSCRIBER
 from panel.auth.passwords import verify as check_password
 from panel.db_types import today
 from panel.extensions import db
-from panel.tenancy import get_or_404, scoped
+from panel.tenancy import get_or_404, parse_id, scoped
 from plugins.privacy.forms_requests import (
     DocumentForm,
     RefuseForm,
@@ -79,7 +79,7 @@ def mine() -> Any:
 
 
 def _request(request_id: str) -> DataRequest:
-    r = db.session.get(DataRequest, access._uuid(request_id))
+    r = db.session.get(DataRequest, parse_id(request_id))
     if r is None:
         abort(404)
     get_or_404(current_user, Account, r.account_id)  # staff scope; house queue only below
@@ -151,7 +151,7 @@ def document(request_id: str, doc_id: str) -> Any:
     r = _request(request_id)
     account = db.session.get(Account, r.account_id)
     session = access.live_session(current_user, account)
-    doc = db.session.get(IdentityDocument, access._uuid(doc_id))
+    doc = db.session.get(IdentityDocument, parse_id(doc_id))
     if session is None or doc is None or doc.request_id != r.id:
         abort(404)
     from panel import audit

@@ -15,7 +15,7 @@ from panel.audit import AuditEvent
 from panel.auth.access import role_required
 from panel.auth.models import ADMIN, STAFF
 from panel.extensions import db
-from panel.tenancy import get_or_404
+from panel.tenancy import get_or_404, parse_id
 from plugins.privacy.forms import AccessRequestForm
 from plugins.privacy.models import PENDING, AccessSession, SupportCredential
 from plugins.privacy.services import access, credentials
@@ -33,7 +33,7 @@ def _staff_only() -> None:
 
 
 def _mine(session_id: str) -> AccessSession:
-    s = db.session.get(AccessSession, access._uuid(session_id))
+    s = db.session.get(AccessSession, parse_id(session_id))
     if s is None or (s.staff_id != current_user.id and current_user.role != ADMIN):
         abort(404)
     return s
@@ -62,7 +62,7 @@ def new(account_id: str) -> Any:
         except access.AccessError as exc:
             form.reason.errors = [str(exc)]
             status = 400
-            _refused(account, str(exc))
+            _refused(account, "rule")
         else:
             if s.status == PENDING:
                 flash("The customer requires approval: they have been asked. "
@@ -72,14 +72,14 @@ def new(account_id: str) -> Any:
             return redirect(url_for("admin.customer", account_id=account.id))
     elif request.method == "POST":
         status = 400
-        _refused(account, "invalid form: " + ", ".join(sorted(form.errors)))
+        _refused(account, "invalid form")
     return render_template("privacy/staff_new_session.html", form=form, account=account,
                            label=label), status
 
 
 def _refused(account: Account, why: str) -> None:
     audit.record(AuditEvent("access.request", actor=current_user, account_id=account.id,
-                            object="access session", result="refused", fields=[why[:200]]))
+                            object="access session", result=f"refused: {why}"[:32]))
     db.session.commit()
 
 
@@ -101,7 +101,7 @@ def session_credentials(session_id: str) -> Any:
     assert account is not None
     revealed: dict[str, str] = {}
     if request.method == "POST":
-        cred = db.session.get(SupportCredential, access._uuid(request.form.get("credential")))
+        cred = db.session.get(SupportCredential, parse_id(request.form.get("credential")))
         if cred is None or cred.account_id != account.id:
             abort(404)
         try:
