@@ -53,6 +53,9 @@ class DataExport(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when a producer claimed it
+    _file_key: Mapped[str | None] = sealed_column("file_key")  # the file's own key, base64
+    file_key = Sealed()
 
     @property
     def format_label(self) -> str:

@@ -252,3 +252,35 @@ def test_p06_erasing_the_account_deletes_its_sign_ins_and_export_files(app, fact
     db.session.commit()
     assert not path.exists() and DataExport.query.count() == 0
     assert SigninEvent.query.filter_by(account_id=user.account_id).count() == 0
+
+
+def test_p02_export_files_are_encrypted_on_disk_and_tampering_is_caught(app, factories):
+    from pathlib import Path
+
+    user, me, _ = _customer(app, factories, first_name="Philippa", last_name="Zwanenburg")
+    export = _export(me, "json")
+    path = Path(app.instance_path) / export.file_path
+    raw = path.read_bytes()
+    for plain in (b"Philippa", b"Zwanenburg", b"schema_version", user.email.encode()):
+        assert plain not in raw
+    assert not list(path.parent.glob("*.part"))  # nothing half-written or plain left behind
+    assert "Philippa" in _download(me, export).get_data(as_text=True)  # decrypted on the way out
+    path.write_bytes(raw[:-1] + bytes([raw[-1] ^ 1]))
+    broken = _download(me, export)
+    assert broken.status_code == 500
+    assert "failed its integrity check" in broken.get_data(as_text=True)
+
+
+def test_p06_an_export_whose_producer_died_is_produced_again_by_cron(app, factories):
+    from datetime import timedelta
+
+    from panel.db_types import utcnow
+
+    user, me, _ = _customer(app, factories)
+    export = _export(me, "json")
+    export.status, export.started_at, export.file_path = "running", utcnow() - timedelta(hours=1), None
+    db.session.commit()
+    output = app.test_cli_runner().invoke(args=["cron"]).output
+    assert "produced 1 data exports" in output
+    db.session.expire_all()
+    assert db.session.get(DataExport, export.id).status == "ready"

@@ -12,6 +12,7 @@ Plugins add categories through ``panel_account_export``; this plugin's own come 
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -33,6 +34,7 @@ from panel.audit import AuditEvent
 from panel.auth.models import User
 from panel.billing.models import Invoice, PaymentMethod, Service
 from panel.crypto import Sealed
+from panel.crypto.files import CHUNK, EncryptingWriter, decrypt_chunks
 from panel.crypto.keyring import current_holder
 from panel.db_types import utcnow
 from panel.domains.models import CONTACT_FIELDS as DOMAIN_CONTACT_FIELDS
@@ -302,31 +304,46 @@ WRITERS: dict[str, tuple[str, Callable[..., None]]] = {
     "json": ("w", write_json), "zip": ("wb", write_zip), "html": ("w", write_html)}
 
 
+STUCK_AFTER = timedelta(minutes=30)
+
+
 def export_dir() -> Path:
     path = Path(current_app.instance_path) / "exports"
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
 
 
-def write(account: Account, fmt: str, path: Path) -> int:
-    """Write the export to ``path`` (via a temporary file renamed at the end, so a crash never
-    leaves a half file looking finished). Returns the number of rows written."""
+def write(account: Account, fmt: str, path: Path, key: bytes, context: str) -> int:
+    """Write the export to ``path``, encrypted as it is written (no plain copy ever touches the
+    disk), via a temporary file renamed at the end so a crash never leaves a half file looking
+    finished. Returns the number of rows written."""
     mode, writer = WRITERS[fmt]
     partial = path.with_suffix(path.suffix + ".part")
     tally = Counter()
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
+        raw = EncryptingWriter(partial, key, context)
         if mode == "wb":
-            with os.fdopen(fd, "wb") as out:
+            with io.BufferedWriter(raw, CHUNK) as out:
                 writer(out, account, gather(account), tally)
         else:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+            with io.TextIOWrapper(io.BufferedWriter(raw, CHUNK), encoding="utf-8",
+                                  newline="\n") as out:
                 writer(out, account, gather(account), tally)
         partial.replace(path)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
     return tally.rows
+
+
+def file_context(export: DataExport) -> str:
+    return f"privacy_export|{export.id}"
+
+
+def plain_chunks(export: DataExport, path: Path) -> Iterator[bytes]:
+    """The export's bytes for download, decrypted as they are sent."""
+    key = base64.b64decode(export.file_key or "")
+    return decrypt_chunks(path, key, file_context(export))
 
 
 # --- the export's life: request, produce, download, expire ------------------------------------
@@ -372,7 +389,8 @@ def request_export(account: Account, user: User, fmt: str) -> DataExport:
 
 def _claim(export: DataExport) -> bool:
     done = db.session.execute(update(DataExport).where(
-        DataExport.id == export.id, DataExport.status == QUEUED).values(status=RUNNING)
+        DataExport.id == export.id, DataExport.status == QUEUED)
+        .values(status=RUNNING, started_at=utcnow())
         .execution_options(synchronize_session=False))
     db.session.commit()
     db.session.refresh(export)
@@ -387,8 +405,10 @@ def produce(export: DataExport, *, notify: bool) -> bool:
     assert account is not None
     name = f"{export.id}.{EXTENSIONS[export.format]}"
     path = export_dir() / name
+    key = os.urandom(32)
+    export.file_key = base64.b64encode(key).decode()  # sealed on the row, never in the file
     try:
-        rows = write(account, export.format, path)
+        rows = write(account, export.format, path, key, file_context(export))
     except Exception as exc:  # noqa: BLE001 - any failure is recorded and shown, never lost
         db.session.rollback()
         export.status, export.error = FAILED, f"{type(exc).__name__}"[:300]
@@ -416,7 +436,14 @@ def produce(export: DataExport, *, notify: bool) -> bool:
 
 
 def produce_queued() -> str:
-    """Job: produce the exports too large to make during the request."""
+    """Job: produce the exports too large to make during the request, after giving back to the
+    queue any export whose producer died mid-way (and deleting its partial file)."""
+    stuck = db.session.execute(select(DataExport).where(
+        DataExport.status == RUNNING, DataExport.started_at <= utcnow() - STUCK_AFTER)).scalars()
+    for export in stuck.all():
+        (export_dir() / f"{export.id}.{EXTENSIONS[export.format]}.part").unlink(missing_ok=True)
+        export.status = QUEUED
+        db.session.commit()
     ids = db.session.execute(select(DataExport.id).where(DataExport.status == QUEUED)
                              .order_by(DataExport.created_at)).scalars().all()
     made = 0

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from panel.accounts.models import Account
@@ -13,6 +14,7 @@ from panel.auth import totp
 from panel.auth.access import role_required
 from panel.auth.models import SUBSCRIBER
 from panel.auth.passwords import verify as check_password
+from panel.crypto.files import SealedFileError
 from panel.db_types import utcnow
 from panel.extensions import db, limiter
 from panel.tenancy import own_account
@@ -115,9 +117,17 @@ def download(export_id: str) -> Any:
             form.code.errors = [WRONG_CODE if form.code.data else "Enter a code."]
         else:
             export.record_download(item, user, ok=True)  # commits the code as used
-            return send_file(path, mimetype=export.MIMETYPES[item.format], as_attachment=True,
-                             download_name=f"my-data-{account.number}-{item.created_at:%Y%m%d}"
-                                           f".{export.EXTENSIONS[item.format]}", max_age=0)
+            chunks = export.plain_chunks(item, path)
+            try:
+                first = next(chunks)  # an altered file fails here, as a page, not mid-stream
+            except SealedFileError:
+                return render_template("privacy/export_download.html", item=item, form=None,
+                                       problem="This file failed its integrity check and cannot "
+                                               "be given out. Prepare a new one."), 500
+            name = f"my-data-{account.number}-{item.created_at:%Y%m%d}.{export.EXTENSIONS[item.format]}"
+            return Response(itertools.chain([first], chunks), mimetype=export.MIMETYPES[item.format],
+                            headers={"Content-Disposition": f'attachment; filename="{name}"',
+                                     "Cache-Control": "no-store"})
         export.record_download(item, user, ok=False)
     status = 400 if request.method == "POST" else 200
     return render_template("privacy/export_download.html", item=item, form=form, problem=None,
