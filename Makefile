@@ -41,7 +41,8 @@ lint: setup
 # which proves the panel runs with the privacy plugin switched off.
 test: setup deps-system lint
 	$(VENV)/bin/pytest -q
-	PANEL_TEST_PLUGINS= PANEL_TEST_BACKENDS=sqlite $(VENV)/bin/pytest -q -p no:cacheprovider tests/core
+	PANEL_TEST_PLUGINS= PANEL_TEST_BACKENDS=sqlite $(VENV)/bin/pytest -q -p no:cacheprovider \
+	  -m "not needs_privacy" tests/core
 
 bench: setup deps-system
 	$(PY) -m bench

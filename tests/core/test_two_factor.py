@@ -43,7 +43,7 @@ def test_the_code_step_cannot_be_skipped(client, factories):
     staff = factories.staff()
     _password_step(client, staff)
     assert client.get("/reseller/").status_code == 302
-    assert client.get("/admin/access/").status_code == 302
+    assert client.get("/admin/").status_code == 302
 
 
 def test_enrolment_with_qr_code_and_recovery_codes(client, factories):
