@@ -20,7 +20,8 @@ from tests.conftest import TEST_MASTER_KEY, TEST_SECRET_KEY
 from tests.crypto.util import add_accounts, stored_plaintexts
 
 PANEL = str(Path(sys.executable).parent / "panel")
-ROTATE = [PANEL, "keys", "rotate", "--batch-size", "50", "--pause", "0.03", "--settle-seconds", "0"]
+# slow enough (0.1 s between batches) to be killed mid-way even on a loaded machine
+ROTATE = [PANEL, "keys", "rotate", "--batch-size", "50", "--pause", "0.1", "--settle-seconds", "0"]
 
 
 def _env(app: Flask, tmp_path: Path) -> dict[str, str]:
