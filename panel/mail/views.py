@@ -17,8 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, abort, current_app, render_template, request
+from flask_login import current_user
 from sqlalchemy import select
 
+from panel import audit
+from panel.audit import AuditEvent
 from panel.auth.access import role_required
 from panel.auth.models import ADMIN
 from panel.extensions import db
@@ -113,6 +116,9 @@ def maildir_message(key: str) -> Any:
         except (LookupError, ValueError):  # an unknown charset: show it undecoded
             payload = part.get_payload(decode=True)
             text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else None
+    # an admin reading a customer's mail is a staff view of customer data: on the trail
+    audit.record(AuditEvent("mail.read", actor=current_user, object=f"maildir message {key}"[:255]))
+    db.session.commit()
     if text:
         text = SIGNED_LINK.sub(r"\1[link hidden: it acts for the recipient]", text)
     return render_template("mail/maildir_message.html", key=key,

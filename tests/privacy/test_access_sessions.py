@@ -305,6 +305,7 @@ def test_p17_an_admin_reading_the_local_maildir_cannot_use_the_customers_approva
     key = next(iter(box.keys()))
     page = client.get(f"/admin/mail/maildir/{key}").get_data(as_text=True)
     assert "/access/approve/[link hidden" in page and "asked to open your account data" in page
+    assert AuditEntry.query.filter_by(action="mail.read").count() == 1  # reading it is recorded
 
 
 def test_p16_a_failed_staff_edit_still_records_that_the_page_was_shown(client, factories, login_as):
