@@ -20,8 +20,9 @@ from tests.conftest import TEST_MASTER_KEY, TEST_SECRET_KEY
 from tests.crypto.util import add_accounts, stored_plaintexts
 
 PANEL = str(Path(sys.executable).parent / "panel")
-# slow enough (0.1 s between batches) to be killed mid-way even on a loaded machine
-ROTATE = [PANEL, "keys", "rotate", "--batch-size", "50", "--pause", "0.1", "--settle-seconds", "0"]
+# Slow enough to be killed mid-way even on a loaded machine: a batch is 5 rows (up to 60
+# values), so the few thousand values take 60+ batches with 0.1 s between them.
+ROTATE = [PANEL, "keys", "rotate", "--batch-size", "5", "--pause", "0.1", "--settle-seconds", "0"]
 
 
 def _env(app: Flask, tmp_path: Path) -> dict[str, str]:
