@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from panel.auth.models import User
 from panel.extensions import db
-from tests.browser.conftest import settle
+from tests.browser_fixtures import settle
 from tests.factories import DEFAULT_PASSWORD
 
 NOT_FOUND = "Not found"

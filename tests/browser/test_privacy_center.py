@@ -14,8 +14,8 @@ from playwright.sync_api import BrowserContext, expect
 from panel.accounts.models import Account
 from panel.billing.models import Invoice
 from panel.extensions import db
-from tests.browser.conftest import settle
 from tests.browser.helpers import sign_in
+from tests.browser_fixtures import settle
 from tests.factories import DEFAULT_PASSWORD, Factories
 
 pytestmark = pytest.mark.browser

@@ -14,8 +14,8 @@ from panel import demo
 from panel.accounts.models import Account
 from panel.auth.models import User
 from panel.extensions import db
-from tests.browser.conftest import settle
 from tests.browser.helpers import expect_not_found, nav_labels, sign_in, sign_out, unlabelled_fields
+from tests.browser_fixtures import settle
 from tests.factories import DEFAULT_PASSWORD, Factories
 
 pytestmark = pytest.mark.browser

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.browser.conftest import settle
 from tests.browser.helpers import sign_in
+from tests.browser_fixtures import settle
 from tests.factories import DEFAULT_PASSWORD, Factories
 
 pytestmark = pytest.mark.browser
