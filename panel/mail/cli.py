@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask.cli import with_appcontext
 
@@ -24,3 +26,18 @@ def send(limit: int) -> None:
     except MailConfigError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(summary)
+
+
+@mail_group.command("inbound")
+@click.argument("mailbox", type=click.Path(exists=True, path_type=Path))
+@with_appcontext
+def inbound(mailbox: Path) -> None:
+    """Process mail sent to the panel (e.g. mailto unsubscribes) from a Maildir or an mbox.
+
+    Each message is reported on one line by its Message-ID; requests that cannot be honoured
+    (a sender who is not the subscriber, a bad link) are ignored and reported.
+    """
+    from panel.mail.inbound import process
+
+    counts = process(mailbox, click.echo)
+    click.echo(f"processed {counts['done']}, ignored {counts['ignored']}")

@@ -14,6 +14,8 @@ from panel.db_types import UTCDateTime, created_at, utcnow, uuid_pk
 from panel.extensions import db
 
 TRANSACTIONAL = "transactional"
+#: Account, billing, security and service notices: always sent, never carry an unsubscribe link.
+TRANSACTIONAL_CATEGORIES = frozenset({TRANSACTIONAL, "account", "billing", "security", "service"})
 QUEUED, SENT, SUPPRESSED, FAILED = "queued", "sent", "suppressed", "failed"
 
 

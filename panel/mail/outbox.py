@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -31,11 +31,20 @@ from sqlalchemy import func, select, update
 
 from panel.db_types import utcnow
 from panel.extensions import db
-from panel.mail.models import FAILED, QUEUED, SENT, SUPPRESSED, TRANSACTIONAL, OutboxMessage
+from panel.mail.models import (
+    FAILED,
+    QUEUED,
+    SENT,
+    SUPPRESSED,
+    TRANSACTIONAL,
+    TRANSACTIONAL_CATEGORIES,
+    OutboxMessage,
+)
 from panel.plugins import hook
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_SUBJECT_CHARS = 255
+FROM_NAME_HEADER = "X-Panel-From-Name"  # the From display name of a reseller's own mail; not sent
 MAX_RETRY_DELAY = timedelta(days=1)
 #: How long a claimed message is left alone if its sender dies mid-delivery.
 CLAIM_SECONDS = 900
@@ -175,14 +184,17 @@ class SmtpTransport:
             raise
         return conn
 
-    def send(self, message: EmailMessage, sender: str, recipient: str) -> None:
+    def send(self, message: EmailMessage | bytes, sender: str, recipient: str) -> None:
         if self.conn is None:
             try:
                 self.conn = self._connect()
             except (OSError, smtplib.SMTPException) as exc:
                 raise _Stop() from exc
         try:
-            self.conn.send_message(message, from_addr=sender, to_addrs=[recipient])
+            if isinstance(message, bytes):  # DKIM-signed: sent byte for byte
+                self.conn.sendmail(sender, [recipient], message)
+            else:
+                self.conn.send_message(message, from_addr=sender, to_addrs=[recipient])
         except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused,
                 smtplib.SMTPDataError, smtplib.SMTPNotSupportedError) as exc:
             if getattr(exc, "smtp_code", None) == 421:  # the server is closing the session
@@ -212,7 +224,7 @@ class MaildirTransport:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def send(self, message: EmailMessage, sender: str, recipient: str) -> None:
+    def send(self, message: EmailMessage | bytes, sender: str, recipient: str) -> None:
         try:
             mailbox.Maildir(self.path, create=True).add(message)
         except OSError as exc:
@@ -263,20 +275,31 @@ def _decode(reply: bytes | str) -> str:
     return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
 
 
-def build(message: OutboxMessage, headers: dict[str, str]) -> EmailMessage:
-    """The message as sent. The outbox id is the Message-ID, so a repeat is recognisable."""
+def build(message: OutboxMessage, headers: dict[str, str],
+          footers: list[str] | None = None) -> EmailMessage:
+    """The message as sent. The outbox id is the Message-ID, so a repeat is recognisable.
+    ``footers`` (from panel_email_footer) go under a signature separator, added per delivery."""
     sender = current_app.config["MAIL_FROM"]
     domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
     mail = EmailMessage()
+    from_name = headers.get(FROM_NAME_HEADER)
+    if from_name:  # a reseller writing to its own customers signs with its brand (P25)
+        check_header(FROM_NAME_HEADER, from_name)
+        sender = formataddr((from_name, parseaddr(sender)[1]))
     mail["From"] = sender
     mail["To"] = message.to_addr or ""
     mail["Subject"] = message.subject
     mail["Date"] = format_datetime(message.created_at)
     mail["Message-ID"] = f"<{message.id}@{domain}>"
     for name, value in headers.items():
+        if name == FROM_NAME_HEADER:
+            continue
         check_header(name, value)
         mail[name] = value
-    mail.set_content(message.body or "")
+    body = message.body or ""
+    if footers:
+        body = body.rstrip("\n") + "\n\n-- \n" + "\n".join(footers) + "\n"
+    mail.set_content(body)
     return mail
 
 
@@ -302,6 +325,10 @@ def _pre_send(message: OutboxMessage, headers: dict[str, str]) -> str | None:
     for reason in hook().panel_email_pre_send(message=message, headers=headers):
         if reason is not None:
             return str(reason)[:500] or "suppressed"
+    if message.category not in TRANSACTIONAL_CATEGORIES and "List-Unsubscribe" not in headers:
+        # Nothing checked the recipient's preference (e.g. the privacy plugin is off): a
+        # non-transactional message never goes out unchecked and without its unsubscribe link.
+        return "no active plugin checked the email preference or added an unsubscribe link"
     return None
 
 
@@ -362,7 +389,8 @@ def _deliver_one(message: OutboxMessage, out: SmtpTransport | MaildirTransport, 
             db.session.commit()
             summary.suppressed += 1
             return
-        out.send(build(message, headers), sender, recipient or "")
+        footers = [f for f in hook().panel_email_footer(message=message) if f]
+        out.send(_signed(build(message, headers, footers)), sender, recipient or "")
     except Exception as exc:  # noqa: BLE001 - any failure keeps the message, with its error
         db.session.rollback()
         _record_failure(message, exc, recipient, max_attempts, summary)
@@ -372,6 +400,15 @@ def _deliver_one(message: OutboxMessage, out: SmtpTransport | MaildirTransport, 
     message.status, message.sent_at, message.last_error = SENT, utcnow(), None
     db.session.commit()
     summary.sent += 1
+
+
+def _signed(mail: EmailMessage) -> EmailMessage | bytes:
+    """DKIM-signed bytes when PANEL_DKIM_KEY is set, else the message as built."""
+    if not current_app.config.get("DKIM_KEY"):
+        return mail
+    from panel.mail.dkim import sign
+
+    return sign(mail)
 
 
 def _record_failure(message: OutboxMessage, exc: BaseException, recipient: str | None,

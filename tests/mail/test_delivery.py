@@ -336,3 +336,16 @@ def test_panel_cron_delivers_the_outbox(maildir_app):
 def test_smtp_url_forms(url, expected):
     s = parse_smtp_url(url)
     assert (s.host, s.port, s.implicit_tls, s.starttls, s.username, s.password) == expected
+
+
+def test_p25_a_resellers_brand_is_the_from_name_and_the_address_stays_the_hosts(app, smtp):
+    app.config["SMTP_URL"] = smtp.url
+    app.config["MAIL_FROM"] = "Hosting Panel <no-reply@panel.test>"
+    _queue(headers={"X-Panel-From-Name": "Reseller One, Ltd"})
+
+    assert deliver_due() == "sent 1, suppressed 0, failed 0, retrying 0"
+
+    [mail] = smtp.handler.messages
+    assert mail["From"] == '"Reseller One, Ltd" <no-reply@panel.test>'
+    assert mail["X-Panel-From-Name"] is None  # an instruction to the outbox, never sent
+    assert smtp.handler.envelopes[0].mail_from == "no-reply@panel.test"

@@ -1,0 +1,246 @@
+"""Email benchmarks (issue 6).
+
+1. Queueing a campaign to N subscribers with mixed preferences (consent events, defaults,
+   restrictions) against a plain INSERT of the same number of outbox rows. Every outbox row
+   carries a sealed recipient and body, so the baseline seals them too: that is the least an
+   outbox row costs. A second, reported-only figure compares with inserting pre-sealed text.
+2. One-click unsubscribe POSTs under gunicorn (2 workers) against a bare Flask endpoint under
+   the same server in the same run, loaded by wrk (Debian's /usr/bin/wrk), ports 11000-11999.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+from bench.common import Figure, best_of, fmt_time, ratio_figure, scratch_panel
+
+PORTS = range(11000, 12000)
+
+
+def _subscribers(n: int) -> None:
+    """n house subscribers in bulk, with a mix of grants, withdrawals, no choice, restrictions."""
+    from sqlalchemy import insert
+
+    from panel.accounts.models import Account
+    from panel.auth.models import User
+    from panel.crypto.keyring import current_holder
+    from panel.db_types import utcnow
+    from panel.extensions import db
+    from plugins.privacy.models_email import ConsentEvent
+    from plugins.privacy.models_requests import ProcessingLimit
+    from plugins.privacy.services.email_prefs import BY_KEY, NOTICE_VERSION
+
+    ring, now = current_holder().get(), utcnow()
+    email_aad, ip_aad = User.email.aad, ConsentEvent.ip.aad  # type: ignore[attr-defined]
+    digest = BY_KEY["newsletter"].notice_hash
+    for start in range(0, n, 5000):
+        accounts, users, events, limits = [], [], [], []
+        for i in range(start, min(start + 5000, n)):
+            aid, uid = uuid.uuid4(), uuid.uuid4()
+            accounts.append({"id": aid, "number": 100000 + i, "status": "active", "created_at": now})
+            address = f"sub{i}@bench.test"
+            users.append({"id": uid, "role": "subscriber", "account_id": aid,
+                          "email": ring.seal(address, email_aad(uid)),
+                          "email_bidx": ring.blind_index("user", "email", address),
+                          "password_hash": "x", "session_token": secrets.token_urlsafe(8),
+                          "active": True, "created_at": now})
+            kind = i % 10
+            if kind < 7:  # 70% chose: 6 in 7 said yes, 1 in 7 later said no
+                eid = uuid.uuid4()
+                events.append({"id": eid, "account_id": aid, "category": "newsletter",
+                               "granted": kind != 6, "method": "import", "mode": "opt-in",
+                               "notice_version": NOTICE_VERSION, "notice_hash": digest,
+                               "ip": ring.seal("192.0.2.1", ip_aad(eid)), "at": now})
+            if i % 50 == 0:
+                limits.append({"account_id": aid, "restricted": True, "objections": []})
+        db.session.execute(insert(Account.__table__), accounts)
+        db.session.execute(insert(User.__table__), users)
+        db.session.execute(insert(ConsentEvent.__table__), events)
+        if limits:
+            db.session.execute(insert(ProcessingLimit.__table__), limits)
+    db.session.commit()
+
+
+def _queueing(quick: bool) -> list[Figure]:
+    from sqlalchemy import delete, insert
+
+    from panel.auth.models import User
+    from panel.crypto.keyring import current_holder
+    from panel.db_types import utcnow
+    from panel.extensions import db
+    from panel.mail.models import OutboxMessage
+    from plugins.privacy.models_email import Campaign, CampaignMessage
+    from plugins.privacy.services import campaigns
+
+    n = 10_000 if quick else 100_000
+    with scratch_panel(PLUGINS="privacy"):
+        _subscribers(n)
+        staff = User(role="admin", email="bench-admin@bench.test", password_hash="x")
+        db.session.add(staff)
+        db.session.commit()
+        body = "Hello!\n\n" + "Our spring newsletter, with news about hosting. " * 20
+        queued: list[int] = []
+
+        def ours() -> None:
+            c = campaigns.create(staff, category="newsletter", subject="Spring news", body=body)
+            campaigns.send(c, staff)
+            queued.append(c.queued)
+
+        def reset() -> None:
+            db.session.execute(delete(CampaignMessage))
+            db.session.execute(delete(OutboxMessage))
+            db.session.execute(delete(Campaign))
+            db.session.commit()
+
+        def plain(pre_sealed: bool) -> None:
+            ring, now = current_holder().get(), utcnow()
+            to_aad, body_aad = OutboxMessage.to_addr.aad, OutboxMessage.body.aad  # type: ignore[attr-defined]
+            count = queued[-1]
+            sealed_to = ring.seal("x@bench.test", to_aad("x")) if pre_sealed else ""
+            sealed_body = ring.seal(body, body_aad("x")) if pre_sealed else ""
+            for start in range(0, count, 5000):
+                rows = []
+                for i in range(start, min(start + 5000, count)):
+                    mid = uuid.uuid4()
+                    rows.append({"id": mid, "category": "newsletter", "account_id": None,
+                                 "to_addr": sealed_to or ring.seal(f"sub{i}@bench.test", to_aad(mid)),
+                                 "subject": "Spring news",
+                                 "body": sealed_body or ring.seal(body, body_aad(mid)),
+                                 "headers": {}, "status": "queued", "attempts": 0,
+                                 "next_attempt_at": now, "created_at": now})
+                db.session.execute(insert(OutboxMessage.__table__), rows)
+            db.session.commit()
+
+        def timed_ours() -> None:
+            reset()
+            ours()
+
+        ours()  # learn how many are queued, warm caches
+        times = {"ours": [], "sealed": [], "raw": []}
+        for _ in range(2 if quick else 3):
+            for name, fn in (("ours", timed_ours), ("sealed", lambda: (reset(), plain(False))),
+                             ("raw", lambda: (reset(), plain(True)))):
+                times[name].append(best_of(1, fn)[0])
+        t_ours, t_sealed, t_raw = (min(times[k]) for k in ("ours", "sealed", "raw"))
+    detail = (f"{queued[-1]:,} of {n:,} queued in {fmt_time(t_ours)}; "
+              f"plain sealed INSERT {fmt_time(t_sealed)}")
+    return [ratio_figure(f"campaign queueing to {n:,} subscribers vs plain INSERT", t_ours, t_sealed,
+                         at_most=3, detail=detail),
+            ratio_figure("same vs INSERT of pre-sealed text (no per-row crypto)", t_ours, t_raw,
+                         detail=f"raw INSERT {fmt_time(t_raw)}")]
+
+
+def _free_port() -> int:
+    for port in PORTS:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 11000-11999")
+
+
+def _wait(port: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"gunicorn exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"gunicorn did not listen on {port}")
+
+
+def _gunicorn(target: str, port: int, env: dict[str, str], cwd: str) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
+           "--log-level", "warning", target]
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    _wait(port, proc)
+    return proc
+
+
+def _wrk(url: str, script: Path, seconds: int) -> float:
+    out = subprocess.run(["/usr/bin/wrk", "-t2", "-c16", f"-d{seconds}s", "-s", str(script), url],
+                         capture_output=True, text=True, check=True).stdout
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non2xx:
+        raise RuntimeError(f"wrk saw {non2xx.group(1)} failed responses:\n{out}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+
+
+def _one_click(quick: bool) -> list[Figure]:
+    if not Path("/usr/bin/wrk").exists():
+        return [Figure("one-click POST throughput", ">= 0.5x", "wrk not installed", None)]
+    from panel.config import new_master_key
+    from panel.extensions import db
+    from plugins.privacy.services import unsubscribe
+
+    seconds = 3 if quick else 10
+    tmp = tempfile.mkdtemp(prefix="panel-bench-wrk-")
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        secret, master = secrets.token_urlsafe(32), new_master_key()
+        database = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        with scratch_panel(SECRET_KEY=secret, MASTER_KEY=master, DATABASE_URL=database,
+                           INSTANCE_PATH=tmp) as app:
+            _subscribers(1000)
+            from panel.accounts.models import Account
+
+            ids = db.session.execute(db.select(Account.id)).scalars().all()
+            paths = [f"/unsubscribe/{unsubscribe.make(a, 'newsletter')}" for a in ids]
+            assert app
+        script = Path(tmp) / "post.lua"
+        script.write_text(textwrap.dedent("""
+            local paths = {%s}
+            local i = 0
+            request = function()
+              i = (i %% #paths) + 1
+              return wrk.format("POST", paths[i],
+                {["Content-Type"] = "application/x-www-form-urlencoded"},
+                "List-Unsubscribe=One-Click")
+            end
+        """) % ", ".join(f'"{p}"' for p in paths))
+        (Path(tmp) / "bare.py").write_text(textwrap.dedent("""
+            from flask import Flask, request
+            app = Flask(__name__)
+
+            @app.post("/unsubscribe/<path:token>")
+            def one_click(token):
+                return "unsubscribed" if request.form.get("List-Unsubscribe") == "One-Click" else ("no", 400)
+        """))
+        env = {**os.environ, "PANEL_SECRET_KEY": secret, "PANEL_MASTER_KEY": master,
+               "PANEL_DATABASE_URL": database, "PANEL_INSTANCE_PATH": tmp,
+               "PANEL_PLUGINS": "privacy", "PYTHONPATH": os.pathsep.join([tmp, os.getcwd()])}
+        panel_port = _free_port()
+        procs.append(_gunicorn("panel.wsgi:app", panel_port, env, os.getcwd()))
+        bare_port = _free_port()
+        procs.append(_gunicorn("bare:app", bare_port, env, tmp))
+        _wrk(f"http://127.0.0.1:{panel_port}", script, 1)  # warm up; first POSTs write events
+        _wrk(f"http://127.0.0.1:{bare_port}", script, 1)
+        ours = _wrk(f"http://127.0.0.1:{panel_port}", script, seconds)
+        bare = _wrk(f"http://127.0.0.1:{bare_port}", script, seconds)
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=10)
+        shutil.rmtree(tmp, ignore_errors=True)
+    return [ratio_figure("one-click POST req/s vs bare Flask (gunicorn -w 2, wrk)", ours, bare,
+                         at_least=0.5, detail=f"{ours:,.0f} vs {bare:,.0f} req/s")]
+
+
+def run(quick: bool) -> list[Figure]:
+    return _queueing(quick) + _one_click(quick)
