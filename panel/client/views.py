@@ -18,6 +18,7 @@ from panel.domains.forms import DomainContactForm
 from panel.domains.models import CONTACT_FIELDS as DOMAIN_CONTACT_FIELDS
 from panel.domains.models import CONTACT_ROLES, Domain
 from panel.extensions import db
+from panel.plugins import hook
 from panel.tenancy import get_or_404, own_account, scoped
 
 bp = Blueprint("client", __name__, url_prefix="/client")
@@ -66,7 +67,10 @@ def domains() -> Any:
 @bp.route("/domains/<domain_id>")
 def domain(domain_id: str) -> Any:
     row = get_or_404(current_user, Domain, domain_id)
-    return render_template("client/domain.html", domain=row, roles=CONTACT_ROLES)
+    sections = [s for found in hook().panel_domain_sections(domain=row, viewer=current_user)
+                for s in found or ()]  # plugins' panels, e.g. WHOIS privacy and history
+    return render_template("client/domain.html", domain=row, roles=CONTACT_ROLES,
+                           sections=sections)
 
 
 @bp.route("/domains/<domain_id>/contacts/<role>", methods=["GET", "POST"])

@@ -10,7 +10,7 @@ from sqlalchemy import Boolean, Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from panel.crypto import Sealed, normalise, sealed_column
-from panel.db_types import created_at, uuid_pk
+from panel.db_types import UTCDateTime, created_at, uuid_pk
 from panel.extensions import db
 
 if TYPE_CHECKING:
@@ -19,6 +19,18 @@ if TYPE_CHECKING:
 CONTACT_ROLES = ("registrant", "admin", "tech", "billing")
 CONTACT_FIELDS = ("name", "organization", "email", "phone", "street", "city", "state",
                   "postcode", "country")
+
+
+def privacy_default() -> bool:
+    """WHOIS privacy for a new domain: PRIVACY_WHOIS_DEFAULT (on unless the operator says no)."""
+    from flask import current_app, has_app_context
+
+    if not has_app_context():
+        return True
+    value = current_app.config.get("PRIVACY_WHOIS_DEFAULT", True)
+    if isinstance(value, str):
+        return value.strip().lower() not in {"0", "false", "no", "off"}
+    return bool(value)
 
 
 class Domain(db.Model):
@@ -31,8 +43,11 @@ class Domain(db.Model):
     registered_on: Mapped[date] = mapped_column(Date)
     expires_on: Mapped[date] = mapped_column(Date)
     nameservers: Mapped[str] = mapped_column(Text, default="")
-    privacy_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    privacy_enabled: Mapped[bool] = mapped_column(Boolean, default=privacy_default)
     created_at: Mapped[datetime] = created_at()
+    # registry data published in WHOIS and RDAP; no registrar means the panel's own registry
+    registrar: Mapped[str | None] = mapped_column(String(120))
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     account: Mapped[Account] = relationship(back_populates="domains")
     contacts: Mapped[list[DomainContact]] = relationship(
