@@ -10,7 +10,7 @@ from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from panel.crypto import Sealed, normalise, sealed_column
-from panel.db_types import created_at, uuid_pk
+from panel.db_types import UTCDateTime, created_at, uuid_pk
 from panel.extensions import db
 
 if TYPE_CHECKING:
@@ -34,6 +34,8 @@ class Account(db.Model):
     reseller_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("user.id", ondelete="RESTRICT"), index=True)  # None: a house customer
     created_at: Mapped[datetime] = created_at()
+    # Set when the account is closed: the retention schedule erases it a grace period later.
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     _first_name: Mapped[str | None] = sealed_column("first_name")
     first_name = Sealed()

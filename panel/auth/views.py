@@ -60,6 +60,8 @@ def login() -> Any:
             select(User).where(User.email.matches(form.email.data))).scalar_one_or_none()
         if check_password(user.password_hash if user else None, form.password.data) and user:
             if not user.active:
+                hook().panel_login_failed(user=user, method="password", reason="suspended")
+                db.session.commit()
                 form.email.errors = ["This account is suspended. Contact support."]
                 return render_template("auth/login.html", form=form), 403
             if needs_rehash(user.password_hash):
@@ -71,6 +73,8 @@ def login() -> Any:
                 session[MFA_KEY] = {"user": user.get_id(), "at": time.time(), "next": target}
                 return redirect(url_for("auth.verify"))
             return _signed_in(user, "password", target)
+        hook().panel_login_failed(user=user, method="password", reason="wrong_password")
+        db.session.commit()
         form.password.errors = [WRONG]
         return render_template("auth/login.html", form=form), 200
     status = 400 if request.method == "POST" else 200
@@ -104,6 +108,8 @@ def verify() -> Any:
             session.clear()
             return _signed_in(user, "password+totp", pending.get("next"))
         db.session.rollback()
+        hook().panel_login_failed(user=user, method="password+totp", reason="wrong_code")
+        db.session.commit()
         form.code.errors = ["That code is not right, or was already used."]
         return render_template("auth/verify.html", form=form), 200
     return render_template("auth/verify.html", form=form), 400 if request.method == "POST" else 200
@@ -164,6 +170,8 @@ def password() -> Any:
             return render_template("auth/password.html", form=form), 400
         user.password_hash = hash_password(form.new.data)
         user.session_token = new_session_token()  # every other session ends here
+        audit.record(AuditEvent("password.change", actor=user, account_id=user.account_id,
+                                object="password", fields=["password"]))
         db.session.commit()
         session.clear()
         login_user(user)

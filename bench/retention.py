@@ -1,0 +1,139 @@
+"""Issue 8 (retention and visitor logs): each figure a ratio measured side by side.
+
+1. The retention purge deleting 1,000,000 expired sign-in rows out of 2,000,000, in bounded
+   batches (one short transaction each), against one bulk ``DELETE ... WHERE at < cutoff`` of
+   the same rows. Target: at most 2x. Also the longest single purge transaction: target under
+   1,000 ms (the bulk DELETE holds the write lock for its whole run).
+2. ``panel logs import`` of a 1,000,000-line gzip access log against ``gzip -dc FILE | wc -l``
+   of the same file; the figure is wc time / import time. Target: at least 0.3x. The log has
+   a realistic spread of visitors (50,000 addresses, a few very frequent), 28 days.
+
+Quick mode uses a tenth of the rows and lines. Run with ``python -m bench --only retention``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import random
+import subprocess
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import delete, text
+
+from bench.common import Figure, fmt_time, ratio_figure, scratch_panel, timed
+from panel.auth.models import User
+from panel.domains.models import Domain
+from panel.extensions import db
+from plugins.privacy.models_export import SigninEvent
+from plugins.privacy.services import retention, visitor_logs
+
+INSERT_BATCH = 50_000
+
+
+def _insert_signins(user_id: uuid.UUID, count: int, at: datetime) -> None:
+    stamp = at.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    sql = ("INSERT INTO privacy_signin_event (id, user_id, at, method) "
+           "VALUES (?, ?, ?, 'password')")
+    uid = user_id.hex
+    with db.engine.begin() as conn:
+        for start in range(0, count, INSERT_BATCH):
+            rows = [(uuid.uuid4().hex, uid, stamp) for _ in range(min(INSERT_BATCH, count - start))]
+            conn.exec_driver_sql(sql, rows)
+
+
+def _purge(quick: bool) -> list[Figure]:
+    total = 200_000 if quick else 2_000_000
+    expired = total // 2
+    now = datetime.now(UTC)
+    old, fresh = now - timedelta(days=200), now - timedelta(days=1)
+    with scratch_panel() as app:
+        user = User(role="staff", email="bench@example.com", password_hash="x")
+        db.session.add(user)
+        db.session.commit()
+        _insert_signins(user.id, expired, old)
+        _insert_signins(user.id, total - expired, fresh)
+        cutoff = now - timedelta(days=int(app.config["RETENTION_LOG_DAYS"]))
+
+        def bulk() -> None:
+            with db.engine.begin() as conn:
+                conn.execute(delete(SigninEvent).where(SigninEvent.at < cutoff))
+
+        bulk_time = timed(bulk)
+        _insert_signins(user.id, expired, old)
+        runner = retention.Runner(now, int(app.config["RETENTION_BATCH_ROWS"]))
+        target = retention.categories()[0].targets[0]  # sign-in history
+        gone = [0]
+
+        def batched() -> None:
+            gone[0] = runner.purge(target)
+
+        ours = timed(batched)
+        assert gone[0] == expired, gone[0]
+        left = db.session.scalar(text("SELECT count(*) FROM privacy_signin_event"))
+        assert left == total - expired, left
+    longest_ms = runner.longest * 1000
+    return [
+        ratio_figure(f"purge {expired:,} of {total:,} log rows vs one bulk DELETE", ours, bulk_time,
+                     at_most=2, detail=f"{fmt_time(ours)} in {runner.batches} transactions vs "
+                     f"{fmt_time(bulk_time)}"),
+        Figure("longest purge transaction", "< 1000 ms", f"{longest_ms:.0f} ms "
+               f"(bulk DELETE: one of {bulk_time * 1000:.0f} ms)", longest_ms < 1000),
+    ]
+
+
+def make_log(path: Path, lines: int) -> None:
+    """A combined-format log: 50,000 visitors with a long-tailed spread, over 28 days."""
+    rnd = random.Random(8)
+    pool = [f"{rnd.randint(1, 223)}.{rnd.randint(0, 255)}.{rnd.randint(0, 255)}."
+            f"{rnd.randint(1, 254)}" for _ in range(50_000)]
+    agents = ["Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+              "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+              "Chrome/126.0 Safari/537.36"]
+    paths = ["/", "/index.html", "/blog/post-1", "/img/logo.png", "/css/site.css"]
+    start = date(2025, 10, 1)
+    with gzip.open(path, "wt", compresslevel=6) as out:
+        for i in range(lines):
+            day = start + timedelta(days=i * 28 // lines)
+            out.write(f'{pool[int(rnd.paretovariate(0.6)) % 50_000]} - - '
+                      f'[{day:%d/%b/%Y}:13:55:{i % 60:02d} +0000] "GET {rnd.choice(paths)} '
+                      f'HTTP/1.1" 200 {rnd.randint(100, 50_000)} "https://example.com/" '
+                      f'"{rnd.choice(agents)}"\n')
+
+
+def _import(quick: bool) -> list[Figure]:
+    lines = 100_000 if quick else 1_000_000
+    with tempfile.TemporaryDirectory(prefix="panel-bench-log-") as tmp:
+        log = Path(tmp) / "access.log.gz"
+        make_log(log, lines)
+
+        def wc() -> None:
+            out = subprocess.run(f"gzip -dc '{log}' | wc -l", shell=True, check=True,  # noqa: S602
+                                 capture_output=True, text=True)
+            assert int(out.stdout) == lines
+
+        wc_time = min(timed(wc) for _ in range(3))
+        with scratch_panel():
+            from panel.accounts.models import Account
+
+            account = Account(number=1)
+            db.session.add(account)
+            db.session.flush()
+            domain = Domain(account_id=account.id, name="bench.test",
+                            registered_on=date(2020, 1, 1), expires_on=date(2030, 1, 1))
+            db.session.add(domain)
+            db.session.commit()
+            started = time.perf_counter()
+            record = visitor_logs.import_file(log, domain)
+            ours = time.perf_counter() - started
+            assert record.imported == lines, record.imported
+    return [ratio_figure(f"import {lines:,}-line gzip log: wc time / import time", wc_time, ours,
+                         at_least=0.3, detail=f"{lines / ours:,.0f} lines/s; import "
+                         f"{fmt_time(ours)}, gzip -dc | wc -l {fmt_time(wc_time)}")]
+
+
+def run(quick: bool) -> list[Figure]:
+    return _purge(quick) + _import(quick)

@@ -1,0 +1,28 @@
+"""A clock for the retention schedule: ``clock(days=31)`` moves its idea of now forward."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import pytest
+
+from panel.db_types import utcnow
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[..., datetime]:
+    offset = [timedelta()]
+
+    def now() -> datetime:
+        return utcnow() + offset[0]
+
+    for module in ("plugins.privacy.services.retention", "plugins.privacy.services.closure",
+                   "plugins.privacy.services.visitor_logs"):
+        monkeypatch.setattr(f"{module}.utcnow", now)
+
+    def advance(**delta: float) -> datetime:
+        offset[0] += timedelta(**delta)
+        return now()
+
+    return advance
