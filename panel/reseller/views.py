@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, render_template
+from flask_login import current_user
 
-from panel.accounts.views_common import customer_page, customer_rows
 from panel.auth.access import role_required
 from panel.auth.models import RESELLER
 
@@ -21,9 +21,17 @@ def _resellers_only() -> None:
 
 @bp.route("/")
 def dashboard() -> Any:
-    return render_template("reseller/dashboard.html", rows=customer_rows())
+    from panel.reseller.customers import rows
+
+    found, columns = rows(current_user)
+    return render_template("reseller/dashboard.html", rows=found, columns=columns)
 
 
 @bp.route("/customers/<account_id>", methods=["GET", "POST"])
 def customer(account_id: str) -> Any:
-    return customer_page("reseller/customer.html", account_id, "reseller.customer")
+    from panel.reseller.pages import customer_detail
+
+    return customer_detail(account_id)
+
+
+from panel.reseller import pages  # noqa: E402,F401 - its routes join this blueprint

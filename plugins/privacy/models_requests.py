@@ -17,6 +17,7 @@ KINDS = {
     "restriction": "Restrict processing (blocking)",
     "objection": "Object to processing",
     "rectification": "Correct data I cannot edit myself",
+    "export": "A copy of my data (access)",
 }
 PURPOSES = {"marketing": "Marketing email", "analytics": "Analytics"}
 RECEIVED, VERIFIED, FULFILLED, REFUSED = "received", "verified", "fulfilled", "refused"

@@ -30,3 +30,13 @@ def access_trail(account: Account, session_ids: list) -> dict:  # type: ignore[t
     for row in rows:
         out.setdefault(row.session_id, []).append(row)
     return out
+
+
+def provider_trail(account: Account, limit: int = 200) -> list[AuditEntry]:
+    """What the customer's reseller (their provider) viewed or changed, newest first (P25)."""
+    if account.reseller_id is None:
+        return []
+    return list(db.session.execute(
+        select(AuditEntry).where(AuditEntry.account_id == account.id,
+                                 AuditEntry.actor_role == "reseller")
+        .order_by(AuditEntry.seq.desc()).limit(limit)).scalars())

@@ -19,7 +19,7 @@ from panel.tenancy import own_account, parse_id
 from plugins.privacy.forms import AccessSettingsForm, CredentialForm
 from plugins.privacy.models import AccessSession, SupportCredential
 from plugins.privacy.services import access, change_history, credentials
-from plugins.privacy.services.change_history import access_trail
+from plugins.privacy.services.change_history import access_trail, provider_trail
 from plugins.privacy.views import attempt
 
 bp = Blueprint("privacy_client", __name__, url_prefix="/client/privacy",
@@ -71,7 +71,7 @@ def staff_access() -> Any:
         .order_by(AccessSession.requested_at.desc()).limit(100)).scalars().all()
     trail = access_trail(account, [s.id for s in sessions])
     return render_template("privacy/staff_access.html", form=form, sessions=sessions,
-                           trail=trail, now=utcnow())
+                           trail=trail, now=utcnow(), provider=provider_trail(account))
 
 
 @bp.route("/access/<session_id>/decide", methods=["POST"])

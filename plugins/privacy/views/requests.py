@@ -26,6 +26,7 @@ from plugins.privacy.forms_requests import (
 from plugins.privacy.models_requests import DataRequest, IdentityDocument
 from plugins.privacy.services import access
 from plugins.privacy.services import requests as service
+from plugins.privacy.services.reseller_requests import reseller_active
 
 mine_bp = Blueprint("privacy_requests", __name__, url_prefix="/client/privacy/requests",
                     template_folder="../templates")
@@ -84,7 +85,8 @@ def _request(request_id: str) -> DataRequest:
         abort(404)
     get_or_404(current_user, Account, r.account_id)  # staff scope; house queue only below
     account = db.session.get(Account, r.account_id)
-    if account is None or account.reseller_id is not None:  # a reseller's, in its own queue
+    if account is None or (account.reseller_id is not None  # a reseller's, in its own queue
+                           and reseller_active(account.reseller_id)):  # unless suspended
         abort(404)
     return r
 

@@ -1,0 +1,177 @@
+"""What a reseller does with its own customers: list, create, invite, suspend (P25).
+
+Every query starts from panel.tenancy, so a reseller never reaches another's customer. The
+owner of a new customer is always the signed-in reseller, never a value from a form.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import case, func, select
+
+from panel import audit
+from panel.accounts.models import ACTIVE, SUSPENDED, Account
+from panel.audit import AuditEvent
+from panel.auth.models import RESELLER, User, new_session_token
+from panel.auth.passwords import hash_password
+from panel.branding import mail_branding
+from panel.domains.models import Domain
+from panel.extensions import db
+from panel.mail.outbox import queue
+from panel.people import create_subscriber
+from panel.plugins import hook
+from panel.tenancy import account_filter
+from panel.urls import external_url
+
+INVITE_SALT = "reseller-invitation"
+INVITE_DAYS = 7
+
+
+class CustomerError(ValueError):
+    """The action cannot be done; the message is for the reseller."""
+
+
+@dataclass
+class Row:
+    account: Account
+    login: User | None
+    domains: int
+    private: int
+    last_login_at: datetime | None
+    extra: dict[str, str]
+
+    @property
+    def privacy(self) -> str:
+        if not self.domains:
+            return "no domains"
+        if self.private == self.domains:
+            return "all private"
+        if not self.private:
+            return "none private"
+        return f"{self.private} of {self.domains} private"
+
+
+def rows(reseller: User, limit: int = 500) -> tuple[list[Row], list[str]]:
+    """The reseller's customers with domain counts, privacy state and last sign-in in one
+    query; plugins add columns (open requests, consent) with one query each."""
+    domains = (select(Domain.account_id, func.count().label("n"),
+                      func.sum(case((Domain.privacy_enabled.is_(True), 1), else_=0)).label("p"))
+               .group_by(Domain.account_id).subquery())
+    query = (select(Account, User, func.coalesce(domains.c.n, 0), func.coalesce(domains.c.p, 0))
+             .where(account_filter(reseller))
+             .outerjoin(User, User.account_id == Account.id)
+             .outerjoin(domains, domains.c.account_id == Account.id)
+             .order_by(Account.number).limit(limit))
+    found = db.session.execute(query).all()
+    ids = [a.id for a, *_ in found]
+    columns: dict[str, dict[Any, str]] = {}
+    if ids:
+        for answer in hook().panel_reseller_customer_columns(reseller=reseller, account_ids=ids):
+            columns.update(answer or {})
+    titles = list(columns)
+    return ([Row(a, u, int(n), int(p), u.last_login_at if u else None,
+                 {t: columns[t].get(a.id, "") for t in titles}) for a, u, n, p in found], titles)
+
+
+def create(reseller: User, *, email: str, first_name: str, last_name: str, phone: str,
+           invite: bool) -> User:
+    """A new customer of ``reseller``, with no usable password until the invitation is used."""
+    if reseller.role != RESELLER:
+        raise CustomerError("Only a reseller can add its own customers.")
+    taken = db.session.execute(select(User.id).where(User.email.matches(email))).first()
+    if taken is not None:
+        raise CustomerError("That email address already has an account in this panel.")
+    user = create_subscriber(email=email, password=secrets.token_urlsafe(32),
+                             first_name=first_name, last_name=last_name, phone=phone,
+                             actor=reseller, reseller_id=reseller.id, commit=False)
+    audit.record(AuditEvent("account.create", actor=reseller, account_id=user.account_id,
+                            object="customer account", fields=["email", "first_name",
+                                                               "last_name", "phone"]))
+    if invite:
+        send_invitation(reseller, user)
+    db.session.commit()
+    return user
+
+
+# --- invitations ------------------------------------------------------------------------------
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=INVITE_SALT)
+
+
+def _fingerprint(user: User) -> str:
+    """Changes when the password does: an invitation works once."""
+    return hashlib.sha256(f"{user.password_hash}|{user.session_token}".encode()).hexdigest()[:24]
+
+
+def invitation_token(user: User) -> str:
+    return _serializer().dumps({"u": str(user.id), "f": _fingerprint(user)})
+
+
+def user_for_invitation(token: str) -> User | None:
+    """The invited customer, or None when the link is forged, expired, used or suspended."""
+    try:
+        data = _serializer().loads(token, max_age=INVITE_DAYS * 86400)
+    except (SignatureExpired, BadSignature):
+        return None
+    try:
+        user = db.session.get(User, uuid.UUID(str(data.get("u"))))
+    except (ValueError, AttributeError):
+        return None
+    if user is None or not user.active or user.account is None:
+        return None
+    if user.account.reseller_id is None or _fingerprint(user) != data.get("f"):
+        return None
+    return user
+
+
+def send_invitation(reseller: User, user: User) -> None:
+    """Mail the link, in the reseller's name and with its footer (the reseller sends it)."""
+    if not user.email:
+        raise CustomerError("This customer has no email address to invite.")
+    headers, footer = mail_branding(reseller.id)
+    brand = headers.get("X-Panel-From-Name") or reseller.label
+    link = external_url("reseller_invite.accept", token=invitation_token(user))
+    body = (f"Hello {user.display_name or ''},\n\n{brand} has opened a hosting account for you.\n"
+            f"Choose your password here (the link works once, for {INVITE_DAYS} days):\n{link}\n"
+            + footer)
+    queue(to=user.email, subject=f"Your hosting account with {brand}", body=body,
+          account_id=user.account_id, headers=headers)
+    audit.record(AuditEvent("account.invite", actor=reseller, account_id=user.account_id,
+                            object="invitation email"))
+
+
+def accept_invitation(user: User, password: str) -> None:
+    user.password_hash = hash_password(password)
+    user.session_token = new_session_token()
+    audit.record(AuditEvent("account.invitation_accept", actor=user, account_id=user.account_id,
+                            object="password", fields=["password"]))
+    db.session.commit()
+
+
+# --- suspension -------------------------------------------------------------------------------
+
+
+def set_suspended(reseller: User, account: Account, suspended: bool) -> None:
+    """A suspended customer cannot sign in; every session it had ends at once."""
+    if account.status not in (ACTIVE, SUSPENDED):
+        raise CustomerError(f"This account is {account.status}; it cannot be changed.")
+    account.status = SUSPENDED if suspended else ACTIVE
+    user = account.user
+    if user is not None:
+        user.active = not suspended
+        if suspended:
+            user.session_token = new_session_token()
+    audit.record(AuditEvent("account.suspend" if suspended else "account.reinstate",
+                            actor=reseller, account_id=account.id, object="customer account",
+                            fields=["status"]))
+    db.session.commit()
