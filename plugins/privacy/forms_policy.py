@@ -11,9 +11,11 @@ from wtforms import (
     Form,
     HiddenField,
     PasswordField,
+    SelectMultipleField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from panel.auth.passwords import MAX_LENGTH, MIN_LENGTH
 from panel.validation import e164_phone, plain_text, text
@@ -63,6 +65,20 @@ class SignupForm(FlaskForm):
         EqualTo("password", message="The two passwords differ.")])
     old_enough = BooleanField(f"I am {MINIMUM_AGE} or older", validators=[
         DataRequired(message=UNDER_AGE)])
+    # Optional marketing consent (P12, P13): each box is one category, labelled with the exact
+    # notice whose hash is recorded as evidence; unknown values fail validation.
+    marketing = SelectMultipleField("Email I would like (optional)", choices=[],
+                                    widget=ListWidget(prefix_label=False),
+                                    option_widget=CheckboxInput(), validate_choice=True)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        from plugins.privacy.services import email_prefs
+
+        super().__init__(*args, **kwargs)
+        offered = [c for c in email_prefs.HOUSE if c.marketing]
+        self.marketing.choices = [(c.key, c.notice) for c in offered]
+        if not self.is_submitted():  # opt-out mode: the boxes start ticked
+            self.marketing.data = [c.key for c in offered if email_prefs.default_for(c)]
 
 
 class PublishForm(FlaskForm):

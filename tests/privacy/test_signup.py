@@ -30,7 +30,7 @@ def test_p01_sign_up_asks_for_name_email_and_phone_and_nothing_more(client):
     page = client.get("/signup").get_data(as_text=True)
     names = set(re.findall(r'<(?:input|select|textarea)[^>]*name="([^"]+)"', page))
     assert names == {"csrf_token", "first_name", "last_name", "email", "phone", "password",
-                     "confirm", "old_enough"}
+                     "confirm", "old_enough", "marketing"}  # optional consent boxes, no data
     response = post_form(client, "/signup", {**GOOD, "phone": "+44 20 7946 0958"})
     assert response.status_code == 302 and response.headers["Location"] == "/client/"
     home = client.get("/client/")
@@ -174,3 +174,30 @@ def test_p01_sign_in_page_offers_sign_up_and_signed_in_users_skip_it(client, log
     login_as("subscriber")
     response = client.get("/signup")
     assert response.status_code == 302 and response.headers["Location"] == "/client/"
+
+
+def test_p13_marketing_consent_at_sign_up_is_evidence_with_the_wording_shown(client):
+    from plugins.privacy.models_email import ConsentEvent
+    from plugins.privacy.services import email_prefs
+
+    page = client.get("/signup").get_data(as_text=True)
+    newsletter = email_prefs.BY_KEY["newsletter"]
+    assert newsletter.notice in page and 'value="newsletter"' in page
+    assert 'value="newsletter" checked' not in page  # opt-in by default: nothing ticked
+    response = post_form(client, "/signup", {**GOOD, "marketing": ["newsletter", "promotions"]})
+    assert response.status_code == 302
+    user = db.session.execute(select(User).where(User.email.matches(GOOD["email"]))).scalar_one()
+    events = db.session.execute(select(ConsentEvent).where(
+        ConsentEvent.account_id == user.account_id)).scalars().all()
+    assert {(e.category, e.granted, e.method, e.mode) for e in events} == {
+        ("newsletter", True, "sign-up", "opt-in"), ("promotions", True, "sign-up", "opt-in")}
+    assert {e.notice_hash for e in events} == {newsletter.notice_hash,
+                                               email_prefs.BY_KEY["promotions"].notice_hash}
+    current = email_prefs.current(user.account)
+    assert current["newsletter"] and current["promotions"] and not current["partner_offers"]
+
+
+def test_p13_sign_up_refuses_an_unknown_consent_value_and_saves_nothing(client):
+    response = post_form(client, "/signup", {**GOOD, "marketing": ["newsletter", "<script>"]})
+    assert response.status_code == 400
+    assert _users() == 0

@@ -136,6 +136,7 @@ def signup() -> Any:
         except signup_service.SignupError as exc:
             getattr(form, exc.field or "email").errors = [str(exc)]
             return _signup_form(form, 400)
+        _record_signup_consent(user, form.marketing.data or [])
         session.clear()  # a fresh session for the new sign-in, CSRF token included
         login_user(user)
         hook().panel_user_login(user=user, method="signup")
@@ -144,6 +145,16 @@ def signup() -> Any:
         flash("Welcome! Your account is ready.")
         return redirect(home_url(user))
     return _signup_form(form, 400 if request.method == "POST" else 200)
+
+
+def _record_signup_consent(user: Any, chosen: list[str]) -> None:
+    """Each box offered at sign-up is evidence (P13): ticked ones are grants; in opt-out mode an
+    unticked box is a withdrawal. A box left at the default records nothing, as elsewhere."""
+    from plugins.privacy.services import email_prefs
+
+    offered = [c for c in email_prefs.HOUSE if c.marketing]
+    for cat in offered:
+        email_prefs.record(user.account, cat.key, cat.key in chosen, "sign-up")
 
 
 def _signup_form(form: SignupForm, status: int) -> Any:
