@@ -112,6 +112,29 @@ def user_create(role: str, email: str, name: str | None) -> None:
     click.echo(f"created {role} {email} ({user.id})")
 
 
+@user_group.command("suspend")
+@click.option("--email", required=True)
+@click.option("--reinstate", is_flag=True, help="Lift the suspension instead.")
+@needs_database
+def user_suspend(email: str, reinstate: bool) -> None:
+    """Suspend a user (no sign-in; a reseller's own marketing stops, its customers keep their
+    data and requests), or reinstate one. Recorded on the audit trail."""
+    from panel import audit
+    from panel.auth.models import User, new_session_token
+    from panel.extensions import db
+
+    user = db.session.execute(select(User).where(User.email.matches(email))).scalar_one_or_none()
+    if user is None:
+        raise click.UsageError(f"no user has the email {email}")
+    user.active = reinstate
+    if not reinstate:
+        user.session_token = new_session_token()  # signs out every session at once
+    action = "user.reinstate" if reinstate else "user.suspend"
+    audit.record(audit.AuditEvent(action, account_id=user.account_id, object=f"{user.role} {user.id}"))
+    db.session.commit()
+    click.echo(f"{'reinstated' if reinstate else 'suspended'} {user.role} {user.id}")
+
+
 @click.command("cron")
 @click.option("--force", is_flag=True, help="Run every job now, due or not.")
 @needs_database

@@ -48,6 +48,20 @@ def test_user_create_subscriber_gets_an_account(app):
     assert user.account is not None and user.account.first_name == "Cust"
 
 
+def test_user_suspend_signs_out_and_refuses_sign_in_until_reinstated(app, client, factories):
+    reseller = factories.reseller(email="r@example.com")
+    assert login(client, reseller).status_code == 302
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["user", "suspend", "--email", "R@example.com"])
+    assert result.exit_code == 0 and "suspended reseller" in result.output, result.output
+    assert client.get("/reseller/").status_code == 302  # the open session is gone
+    assert login(client, reseller).status_code != 302
+    assert runner.invoke(args=["user", "suspend", "--email", "nobody@example.com"]).exit_code != 0
+    result = runner.invoke(args=["user", "suspend", "--email", "r@example.com", "--reinstate"])
+    assert result.exit_code == 0 and "reinstated" in result.output
+    assert login(client, reseller).status_code == 302
+
+
 def test_demo_is_idempotent_and_prints_logins_as_json(app):
     runner = app.test_cli_runner()
     first = runner.invoke(args=["demo"])
