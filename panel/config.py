@@ -9,6 +9,7 @@ import base64
 import binascii
 import os
 import tomllib
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +35,47 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_MAX_ATTEMPTS": 10,
     "DEBUG": False,
     "TESTING": False,
+    # Retention schedule (issue 8): whole days or years, each a positive integer.
+    "RETENTION_LOG_DAYS": 90,
+    "RETENTION_IDENTITY_DOCUMENT_DAYS": 30,
+    "RETENTION_EXPORT_DAYS": 7,
+    "RETENTION_RELAY_SENDER_DAYS": 30,
+    "RETENTION_CLOSED_ACCOUNT_DAYS": 30,
+    "RETENTION_BILLING_YEARS": 7,
+    "RETENTION_EVIDENCE_YEARS": 6,
+    "RETENTION_BATCH_ROWS": 10000,
+    "GEOIP_DATABASE": None,  # optional MaxMind GeoLite2/GeoIP2 Country .mmdb file
+    # Public holidays skipped when counting business days (issue 9): ISO dates, YYYY-MM-DD.
+    "PUBLIC_HOLIDAYS": [],
+    # Email preferences (issue 6): "opt-in" (nothing marketing until the subscriber says yes)
+    # or "opt-out"; DKIM signing when DKIM_KEY (PEM text or a file path) is set.
+    "EMAIL_CONSENT_MODE": "opt-in",
+    "DKIM_KEY": None,
+    "DKIM_SELECTOR": "panel",
+    "DKIM_DOMAIN": None,  # default: the domain of MAIL_FROM
+    "UNSUBSCRIBE_MAILTO": None,  # default: unsubscribe@<MAIL_FROM domain>
+    "UNSUBSCRIBE_BAD_LIMIT_PER_IP": "30 per minute",  # only invalid one-click links count
+    # WHOIS privacy (issue 7): the default for new domains, the customer's answer period in a
+    # complaint case, and the public WHOIS/RDAP/relay limits.
+    "PRIVACY_WHOIS_DEFAULT": True,
+    "PRIVACY_COMPLAINT_DAYS": 14,
+    "WHOIS_REGISTRAR_NAME": None,  # default: the panel's own registry name
+    "WHOIS_TIMEOUT": 10.0,
+    "WHOIS_RATE_LIMIT": "60 per minute",
+    "RDAP_RATE_LIMIT": "120 per minute",
+    "WHOIS_RELAY_LIMIT_PER_IP": "5 per hour",
+    "WHOIS_RELAY_LIMIT_PER_DOMAIN": "20 per day",
 }
+
+RETENTION_SETTINGS = tuple(k for k in DEFAULTS if k.startswith("RETENTION_"))
 
 # Settings read from PANEL_<NAME>. Everything else in DEFAULTS can come from the file.
 ENV_NAMES = (
     "SECRET_KEY", "DATABASE_URL", "MASTER_KEY", "MASTER_KEY_FILE", "SMTP_URL", "BASE_URL",
-    "PLUGINS", "MAIL_FROM", "RATELIMIT_STORAGE_URI", "DEBUG",
+    "PLUGINS", "MAIL_FROM", "RATELIMIT_STORAGE_URI", "DEBUG", "GEOIP_DATABASE",
+    "PUBLIC_HOLIDAYS", "EMAIL_CONSENT_MODE", "DKIM_KEY", "DKIM_SELECTOR", "DKIM_DOMAIN",
+    "PRIVACY_WHOIS_DEFAULT", "PRIVACY_COMPLAINT_DAYS", "WHOIS_REGISTRAR_NAME",
+    *RETENTION_SETTINGS,
 )
 
 
@@ -95,6 +131,46 @@ def check(config: dict[str, Any]) -> None:
     if len(str(secret)) < 16 and not relaxed:
         raise ConfigError("SECRET_KEY is too short: use at least 32 random characters")
     master_key(config)  # raises ConfigError when missing or malformed
+    for name in RETENTION_SETTINGS:
+        config[name] = positive_int(config, name)
+    config["PUBLIC_HOLIDAYS"] = iso_dates(config, "PUBLIC_HOLIDAYS")
+
+
+def iso_dates(config: dict[str, Any], name: str) -> list[date]:
+    """A list of ISO dates (a TOML/Python list, or "2026-12-25,2026-12-26" from the
+    environment), or a ConfigError naming the setting and the first bad entry."""
+    value = config.get(name)
+    if value is None or value == "":
+        return []
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ConfigError(f"{name} must be a list of dates like 2026-12-25, not {value!r}")
+    found = []
+    for item in items:
+        if isinstance(item, date) and not isinstance(item, datetime):
+            found.append(item)
+            continue
+        text = item.strip() if isinstance(item, str) else item
+        try:
+            if not isinstance(text, str) or len(text) != 10:
+                raise ValueError
+            found.append(date.fromisoformat(text))
+        except ValueError:
+            raise ConfigError(f"{name} must be a list of dates written YYYY-MM-DD "
+                              f"(like 2026-12-25); {item!r} is not one") from None
+    return sorted(set(found))
+
+
+def positive_int(config: dict[str, Any], name: str) -> int:
+    """A whole number of at least 1, or a ConfigError naming the setting."""
+    value = config.get(name)
+    try:
+        number = int(str(value).strip()) if not isinstance(value, bool) else None
+    except ValueError:
+        number = None
+    if number is None or number < 1:
+        raise ConfigError(f"{name} must be a whole number of at least 1, not {value!r}")
+    return number
 
 
 def master_key(config: dict[str, Any]) -> bytes:

@@ -16,18 +16,21 @@ if TYPE_CHECKING:
     import click
 
     from panel.auth.models import User
+    from panel.domains.models import Domain
 
 
 @hookimpl
 def panel_blueprints() -> list[Blueprint]:
     from panel.admin.views import bp as admin
     from panel.auth.views import bp as auth
+    from panel.branding import bp as branding
     from panel.client.views import bp as client
     from panel.mail.views import bp as mail
     from panel.public import bp as public
+    from panel.reseller.invite import bp as reseller_invite
     from panel.reseller.views import bp as reseller
 
-    return [public, auth, client, reseller, admin, mail]
+    return [public, auth, client, reseller, admin, mail, branding, reseller_invite]
 
 
 @hookimpl
@@ -58,10 +61,19 @@ def panel_nav_items(area: str, user: User) -> list[NavItem]:
                 NavItem("Domains", "client.domains", 20), NavItem("Services", "client.services", 30),
                 NavItem("Billing", "client.invoices", 40)]
     if area == "reseller":
-        return [NavItem("Customers", "reseller.dashboard", 0)]
+        return [NavItem("Customers", "reseller.dashboard", 0),
+                NavItem("Branding", "reseller.brand_settings", 80)]
     if area == "admin":
         items = [NavItem("Customers", "admin.dashboard", 0)]
         if user.role == "admin":
             items += [NavItem("Plugins", "admin.plugins", 80), NavItem("Mail", "admin_mail.index", 90)]
         return items
     return []
+
+
+@hookimpl
+def panel_registrar_set_privacy(domain: Domain, enabled: bool) -> None:
+    """The panel's own registry publishes what is stored; it only refuses frozen domains."""
+    from panel.domains.registrar import own_registry_set_privacy
+
+    own_registry_set_privacy(domain, enabled)

@@ -14,6 +14,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from email.message import EmailMessage
 
     import click
     from flask import Blueprint
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from panel.accounts.models import Account
     from panel.audit import AuditEvent
     from panel.auth.models import User
+    from panel.domains.models import Domain
     from panel.jobs import Job
     from panel.mail.models import OutboxMessage
     from panel.navigation import Banner, NavItem
@@ -76,6 +78,12 @@ def panel_user_login(user: User, method: str) -> None:
 
 
 @hookspec
+def panel_login_failed(user: User | None, method: str, reason: str) -> None:
+    """A sign-in attempt failed. ``user`` is None when the address matched no account (the
+    address typed is not passed on); ``reason``: "wrong_password", "suspended", "wrong_code"."""
+
+
+@hookspec
 def panel_account_export(account: Account) -> dict[str, Iterable[dict[str, Any]]]:
     """The subscriber asked for a copy of their data (P06): return this plugin's categories,
     each a name (e.g. "sign_ins") and its rows as flat dicts of plain values. Rows are
@@ -86,6 +94,18 @@ def panel_account_export(account: Account) -> dict[str, Iterable[dict[str, Any]]
 @hookspec
 def panel_email_pre_send(message: OutboxMessage, headers: dict[str, str]) -> str | None:
     """Called at delivery time. Return a reason to suppress the message, or add to ``headers``."""
+
+
+@hookspec
+def panel_email_footer(message: OutboxMessage) -> str | None:
+    """Called at delivery time, after panel_email_pre_send let the message go: a line to add
+    at the foot of the body (e.g. the link to the email preference centre), or None."""
+
+
+@hookspec
+def panel_email_inbound(message: EmailMessage) -> str | None:
+    """`panel mail inbound` read a message sent to the panel (e.g. a mailto unsubscribe). Return
+    a one-line outcome starting "done:" or "ignored:" when it was meant for you, else None."""
 
 
 @hookspec
@@ -110,3 +130,29 @@ def panel_banners(user: User) -> list[Banner]:
 def panel_account_erasure(account: Account, actor: User | None) -> None:
     """The account is being erased (P09): delete or anonymise this plugin's personal data for
     it, inside the caller's transaction. Billing records are the core's and stay."""
+
+
+@hookspec
+def panel_registrar_set_privacy(domain: Domain, enabled: bool) -> None:
+    """Apply WHOIS privacy for ``domain`` at its registrar (WHMCS's IDProtectToggle) before the
+    panel stores it. Raise (``panel.domains.registrar.RegistrarError`` with a message for the
+    customer) to refuse: nothing is stored and WHOIS/RDAP keep publishing the old state. The
+    core implements it for the panel's own registry."""
+
+
+@hookspec
+def panel_domain_sections(domain: Domain, viewer: User) -> list[str]:
+    """Extra sections (HTML, already escaped: return ``Markup``) for the domain page
+    ``viewer`` is looking at, e.g. the WHOIS privacy switch and the domain's history."""
+
+
+@hookspec
+def panel_reseller_customer_columns(reseller: User, account_ids: list[Any]) -> dict[str, dict[Any, str]]:
+    """Extra columns for a reseller's customer list: ``{title: {account id: text}}``. Answer
+    with one query per column for all ``account_ids``, never one query per customer."""
+
+
+@hookspec
+def panel_reseller_customer_sections(reseller: User, account: Account) -> list[str]:
+    """Extra sections (``Markup``) for the page where a reseller manages one of its own
+    customers, e.g. the customer's open data requests and removal requests to the host."""

@@ -151,7 +151,9 @@ class SupportCredential(db.Model):
 
 # Tables of other capabilities live in their own modules; importing them here registers them.
 from plugins.privacy import (  # noqa: E402 - registers their tables
+    models_email,  # noqa: F401
     models_export,  # noqa: F401
     models_policy,  # noqa: F401
     models_requests,  # noqa: F401
+    models_reseller,  # noqa: F401
 )

@@ -68,7 +68,8 @@ def test_p06_my_data_shows_every_category_with_why_where_shared_and_how_long(app
     assert invoice.number in page and "Shared hosting" in page
     assert "visa •••• 4242" in page and "tok_test" not in page
     assert "Support SSH" in page and "hunter2" not in page and "vps1.example.net" not in page
-    assert page.count("None recorded yet.") == 2  # email preferences and consent history
+    assert "Newsletter: no" in page and "0 recorded changes" in page  # opt-in: nothing yet
+    assert "Never shared." in page
     assert 'href="/client/privacy/access"' in page
 
 

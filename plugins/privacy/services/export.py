@@ -138,7 +138,7 @@ def core_categories(account: Account) -> dict[str, Rows]:
         "payment_methods": stream(PaymentMethod, cols["payment_methods"],
                                   PaymentMethod.account_id == aid,
                                   order_by=(PaymentMethod.created_at,)),
-        "email_preferences": iter(()),  # another feature contributes these through the hook
+        "email_preferences": iter(()),  # the privacy plugin's email preferences fill these
         "consent_history": iter(()),
     }
 

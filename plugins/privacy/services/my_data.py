@@ -96,19 +96,30 @@ CATEGORIES: tuple[Category, ...] = (
              "Until the expiry you chose (at most 90 days), then deleted.",
              ("kind", "label", "created_at", "expires_at")),
     Category("email_preferences", "Email preferences",
-             "Which kinds of non-essential email you agreed to receive.",
+             "Which kinds of non-essential email you agreed to receive; account, billing, "
+             "security and service notices are always sent.",
              "To send only the email you want.",
-             "You, in the panel or through an unsubscribe link.",
+             "You, in the panel, through an unsubscribe link or by replying to unsubscribe.",
              "The mail provider that delivers our email.",
              "While your account is open.",
-             ("category", "allowed", "changed_at")),
+             ("category", "allowed", "locked")),
     Category("consent_history", "Consent history",
-             "Each consent you gave or withdrew: what, when, how, and what you were told.",
+             "Each consent you gave or withdrew: what, when, how, the exact wording you were "
+             "shown, and the IP address and browser it came from.",
              "Evidence that we only email you as you allowed.",
              "You, when you change a preference.",
              "No one.",
-             "While your account is open, and as long as the law needs the evidence after.",
-             ("at", "category", "given", "method", "wording")),
+             "While your account is open, and six years after it is closed.",
+             ("at", "category", "granted", "method", "setting", "notice_version",
+              "notice_sha256", "notice", "ip", "user_agent")),
+    Category("partner_disclosures", "Shared with partners",
+             "Each time your name and email address were given to a partner for a joint "
+             "offer you agreed to receive. Billing data is never shared.",
+             "Co-marketing you opted in to.",
+             "Us, when we send a partner the list of consenting customers.",
+             "The partner named in each row.",
+             "While your account is open, and six years after it is closed.",
+             ("at", "partner", "purpose", "fields")),
     Category("sign_ins", "Sign-in history",
              "Each sign-in: time, IP address, browser, the page you came from, and the method.",
              "To keep your account secure and let you spot sign-ins that were not you.",
@@ -116,6 +127,48 @@ CATEGORIES: tuple[Category, ...] = (
              "No one.",
              f"{signins.RETENTION_DAYS} days, then deleted.",
              ("at", "ip", "user_agent", "referrer", "method")),
+    Category("account_activity", "Account activity",
+             "Failed sign-in attempts and security-relevant changes to your account: "
+             "password, two-step sign-in, email address, closing and reopening.",
+             "To keep your account secure and let you spot activity that was not you.",
+             "Your browser, and us as the changes happen.",
+             "No one.",
+             "90 days, then deleted.",
+             ("at", "kind", "method", "reason", "ip", "user_agent", "referrer")),
+    Category("whois_relay_settings", "WHOIS contact form",
+             "Whether people may write to you through the contact form that replaces your "
+             "email address in WHOIS, per domain.",
+             "To keep your address private while you stay reachable.",
+             "You, on each domain's page.",
+             "No one.",
+             "While the domain is registered with us.",
+             ("domain", "contact_form_messages")),
+    Category("whois_relay_messages", "Messages through the WHOIS contact form",
+             "Messages others wrote to you through the contact form, with the name they "
+             "gave. Their email address is theirs and is not included.",
+             "To pass messages on without revealing your address.",
+             "The people who wrote to you.",
+             "No one: only you receive them.",
+             "30 days, then deleted.",
+             ("domain", "received_at", "from_name", "message", "answered_at", "deleted_after")),
+    Category("whois_complaints", "Complaints about your domains",
+             "Legal complaints about a privacy-protected domain: who complained, on what legal "
+             "basis, your answer and the outcome.",
+             "The legal-disclosure process of our domain privacy service.",
+             "The complainant and our staff; you, when you answer.",
+             "No one, unless the case ends in a disclosure listed below.",
+             "As long as the law needs the evidence.",
+             ("domain", "opened_at", "legal_basis", "complainant", "details", "answer_due",
+              "your_answer", "your_details", "status", "closed_at")),
+    Category("whois_disclosures", "Disclosures of your domain contact data",
+             "Each time your registrant data was given to someone: to whom, when, why and "
+             "which fields.",
+             "A legal obligation, or your consent, in a complaint case.",
+             "Us, when a complaint case is closed as disclosed.",
+             "Only the recipient named in each row.",
+             "As long as the law needs the evidence.",
+             ("domain", "disclosed_at", "recipient", "legal_basis", "fields",
+              "with_your_consent")),
     Category("staff_access", "Staff access",
              "Each time support staff asked to open your account: who, when, why, for how "
              "long, and your decision.",
@@ -136,7 +189,6 @@ CATEGORIES: tuple[Category, ...] = (
               "reason_code", "ticket", "ip")),
 )
 BY_KEY = {c.key: c for c in CATEGORIES}
-NONE_YET = ("email_preferences", "consent_history")  # recorded by a later feature
 
 
 def describe(key: str) -> Category:
@@ -168,4 +220,31 @@ def summary(account: Account) -> dict[str, Any]:
             "services": account.services, "invoices": invoices, "invoice_count": invoice_count,
             "payment_methods": account.payment_methods,
             "credentials": credentials.current(account), "credential_count": credential_count,
-            "signins": signins.recent(account, PAGE_ROWS), "signin_count": signin_count}
+            "signins": signins.recent(account, PAGE_ROWS), "signin_count": signin_count,
+            **_email_summary(account), "whois_counts": _whois_counts(account)}
+
+
+def _count(model: Any, *where: Any) -> int:
+    return db.session.execute(select(func.count()).select_from(model).where(*where)).scalar_one()
+
+
+def _email_summary(account: Account) -> dict[str, Any]:
+    from plugins.privacy.models_email import ConsentEvent, PartnerDisclosure
+    from plugins.privacy.services import email_prefs
+
+    current = email_prefs.current(account)
+    return {"email_switches": [(email_prefs.label_of(k), v) for k, v in current.items()],
+            "consent_count": _count(ConsentEvent, ConsentEvent.account_id == account.id),
+            "disclosure_count": _count(PartnerDisclosure,
+                                       PartnerDisclosure.account_id == account.id)}
+
+
+def _whois_counts(account: Account) -> dict[str, int]:
+    from panel.domains.models import Domain
+    from plugins.privacy.models_whois import ComplaintCase, Disclosure, DomainRelay, RelayMessage
+
+    return {"whois_relay_settings": _count(DomainRelay, DomainRelay.domain_id.in_(
+                select(Domain.id).where(Domain.account_id == account.id))),
+            "whois_relay_messages": _count(RelayMessage, RelayMessage.account_id == account.id),
+            "whois_complaints": _count(ComplaintCase, ComplaintCase.account_id == account.id),
+            "whois_disclosures": _count(Disclosure, Disclosure.account_id == account.id)}

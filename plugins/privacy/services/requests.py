@@ -67,7 +67,13 @@ def _tell(account: Account, r: DataRequest, subject: str, lines: list[str]) -> N
     if user is None or not user.email or not user.active:
         return
     body = "\n".join([*lines, "", f"Your requests: {external_url('privacy_requests.mine')}"])
-    queue(to=user.email, subject=subject, body=body, account_id=account.id)
+    headers: dict[str, str] = {}
+    if account.reseller_id is not None:  # the reseller is the controller: its name, its footer
+        from panel.branding import mail_branding
+
+        headers, footer = mail_branding(account.reseller_id)
+        body += footer
+    queue(to=user.email, subject=subject, body=body, account_id=account.id, headers=headers)
 
 
 def file(account: Account, actor: User | None, *, kind: str, details: str = "",
@@ -132,7 +138,7 @@ def attach_document(r: DataRequest, staff: User, filename: str, content_type: st
     return doc
 
 
-def fulfil(r: DataRequest, staff: User | None) -> None:
+def fulfil(r: DataRequest, staff: User | None, export_format: str = "zip") -> None:
     """Do what was asked. Erasure may be refused for a reason the customer can act on."""
     _open(r)
     if r.status != VERIFIED:
@@ -160,9 +166,21 @@ def fulfil(r: DataRequest, staff: User | None) -> None:
         else:
             limit.objections = sorted({*(limit.objections or []), r.purpose or ""} - {""})
         db.session.merge(limit)
+    elif r.kind == "export":  # a copy made for the customer, downloaded from My data (P06)
+        from plugins.privacy.services import export
+
+        try:
+            export.request_export(account, staff or account.user, export_format)
+        except export.ExportError as exc:
+            raise RequestError(str(exc)) from None
     r.status, r.decided_at, r.decided_by = FULFILLED, utcnow(), staff.id if staff else None
     audit.record(_event("request.fulfil", r, staff))
-    if r.kind != "erasure":
+    if r.kind == "export":
+        _tell(account, r, "Your copy of your data is ready", [
+            f"We have done what you asked: {r.label}.",
+            f"Download it from My data (you will be asked for your password): "
+            f"{external_url('privacy_data.index')}"])
+    elif r.kind != "erasure":
         _tell(account, r, "Your request is done", [f"We have done what you asked: {r.label}."])
     db.session.commit()
 
@@ -196,10 +214,13 @@ def purpose_allowed(account_id: object, purpose: str) -> bool:
 
 
 def house_queue() -> list[DataRequest]:
-    """Open requests of the house's own customers, oldest due date first."""
+    """Open requests of the house's own customers, oldest due date first. A suspended
+    reseller cannot answer its customers' requests, so the house does meanwhile."""
+    suspended = select(User.id).where(User.role == "reseller", User.active.is_(False))
     return list(db.session.execute(
         select(DataRequest).join(Account, Account.id == DataRequest.account_id)
-        .where(DataRequest.status.in_(OPEN), Account.reseller_id.is_(None))
+        .where(DataRequest.status.in_(OPEN),
+               Account.reseller_id.is_(None) | Account.reseller_id.in_(suspended))
         .order_by(DataRequest.due_on, DataRequest.received_at)).scalars())
 
 
