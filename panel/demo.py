@@ -125,6 +125,18 @@ def _billing(account: Account, n: int, rnd: random.Random) -> None:
                                  exp_year=today().year + rnd.randint(1, 4)))
 
 
+def _brand(reseller: User | None) -> None:
+    """reseller1's customers see its white label, so the demo shows what resellers can do."""
+    from panel.reseller.models import ResellerBrand
+
+    if reseller is None or db.session.execute(select(ResellerBrand.id).where(
+            ResellerBrand.reseller_id == reseller.id)).first():
+        return
+    db.session.add(ResellerBrand(reseller_id=reseller.id, name="Northwind Hosting",
+                                 colour="#0b6e4f", support_email="privacy@northwind.demo.test",
+                                 privacy_url="https://northwind.demo.test/privacy"))
+
+
 def seed(password: str | None = None, as_json: bool = False) -> list[dict[str, object]]:
     chosen = password or DEFAULT_PASSWORD
     pw_hash = hash_password(chosen)
@@ -145,6 +157,8 @@ def seed(password: str | None = None, as_json: bool = False) -> list[dict[str, o
                 user.password_hash, updated = pw_hash, updated + 1
             users[login.email] = user
             db.session.commit()
+    _brand(users.get("reseller1@demo.test"))
+    db.session.commit()
     rows = [{"email": p.email, "password": chosen, "role": p.role, "totp_secret": users[p.email].totp_secret}
             for p in people]
     if as_json:

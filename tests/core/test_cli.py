@@ -95,6 +95,9 @@ def test_demo_ownership_and_eight_years_of_invoices(app, client):
                      20: "reseller2@demo.test", 21: None, 30: None}
     assert login(client, "reseller1@demo.test", "demo-password").status_code == 302
     assert client.get("/reseller/").get_data(as_text=True).count("/reseller/customers/") == 10
+    customer = app.test_client()  # reseller1's customers see its white label
+    assert login(customer, "client1@demo.test", "demo-password").status_code == 302
+    assert "Northwind Hosting" in customer.get("/client/").get_data(as_text=True)
 
 
 def test_demo_password_option_resets_demo_logins(app, client):
