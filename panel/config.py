@@ -132,7 +132,7 @@ def check(config: dict[str, Any]) -> None:
         raise ConfigError("SECRET_KEY is too short: use at least 32 random characters")
     master_key(config)  # raises ConfigError when missing or malformed
     for name in RETENTION_SETTINGS:
-        config[name] = positive_int(config, name)
+        config[name] = positive_int(config, name, RETENTION_MAXIMA.get(name, 36_500))
     config["PUBLIC_HOLIDAYS"] = iso_dates(config, "PUBLIC_HOLIDAYS")
 
 
@@ -161,8 +161,13 @@ def iso_dates(config: dict[str, Any], name: str) -> list[date]:
     return sorted(set(found))
 
 
-def positive_int(config: dict[str, Any], name: str) -> int:
-    """A whole number of at least 1, or a ConfigError naming the setting."""
+# Upper bounds: a batch must stay a short transaction (P22), and years/days must stay dates.
+RETENTION_MAXIMA = {"RETENTION_BATCH_ROWS": 100_000, "RETENTION_BILLING_YEARS": 100,
+                    "RETENTION_EVIDENCE_YEARS": 100}
+
+
+def positive_int(config: dict[str, Any], name: str, maximum: int | None = None) -> int:
+    """A whole number from 1 to ``maximum``, or a ConfigError naming the setting."""
     value = config.get(name)
     try:
         number = int(str(value).strip()) if not isinstance(value, bool) else None
@@ -170,6 +175,8 @@ def positive_int(config: dict[str, Any], name: str) -> int:
         number = None
     if number is None or number < 1:
         raise ConfigError(f"{name} must be a whole number of at least 1, not {value!r}")
+    if maximum is not None and number > maximum:
+        raise ConfigError(f"{name} must be at most {maximum:,}, not {number:,}")
     return number
 
 

@@ -127,6 +127,12 @@ def panel_banners(user: User) -> list[Banner]:
 
 
 @hookspec
+def panel_erasure_blockers(account: Account) -> list[str]:
+    """Reasons the account may not be erased now (e.g. a legal hold), in words for staff and
+    the customer; an empty list lets erasure go ahead."""
+
+
+@hookspec
 def panel_account_erasure(account: Account, actor: User | None) -> None:
     """The account is being erased (P09): delete or anonymise this plugin's personal data for
     it, inside the caller's transaction. Billing records are the core's and stay."""

@@ -39,6 +39,8 @@ def blockers(account: Account) -> list[str]:
         Service.account_id == account.id, Service.status == "active"))
     if active:
         reasons.append(f"{active} active service(s) must be cancelled first")
+    for found in hook().panel_erasure_blockers(account=account):
+        reasons.extend(found or [])
     return reasons
 
 

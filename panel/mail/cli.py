@@ -19,11 +19,12 @@ def mail_group() -> None:
 @with_appcontext
 def send(limit: int) -> None:
     """Deliver the messages that are due; safe to run while another run is going."""
+    from panel.mail.dkim import DkimConfigError
     from panel.mail.outbox import MailConfigError, deliver_due
 
     try:
         summary = deliver_due(limit=limit)
-    except MailConfigError as exc:
+    except (MailConfigError, DkimConfigError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(summary)
 
@@ -40,4 +41,5 @@ def inbound(mailbox: Path) -> None:
     from panel.mail.inbound import process
 
     counts = process(mailbox, click.echo)
-    click.echo(f"processed {counts['done']}, ignored {counts['ignored']}")
+    errors = f", failed {counts['error']} (left unread)" if counts['error'] else ""
+    click.echo(f"processed {counts['done']}, ignored {counts['ignored']}{errors}")

@@ -40,6 +40,20 @@ def _key() -> bytes | None:
     return cache[raw]
 
 
+def check_key() -> None:
+    """Refuse a configured but unusable key once, before any message is touched: otherwise
+    every message would use up its attempts on the same configuration error."""
+    key = _key()
+    if key is None or current_app.extensions.get("panel.dkim_checked") == key:
+        return
+    probe = b"From: probe@panel.invalid\r\nSubject: probe\r\n\r\nprobe\r\n"
+    try:
+        dkim.sign(probe, b"probe", b"panel.invalid", key, include_headers=[b"from"])
+    except Exception as exc:  # dkimpy raises DKIMException, binascii.Error, ValueError...
+        raise DkimConfigError(f"PANEL_DKIM_KEY could not sign: {exc}") from None
+    current_app.extensions["panel.dkim_checked"] = key
+
+
 def sign(message: EmailMessage) -> bytes:
     """The message as CRLF bytes (as SMTP carries it), DKIM-signed when a key is configured."""
     data = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))  # SMTP line ends

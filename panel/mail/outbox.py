@@ -353,6 +353,9 @@ def deliver_due(limit: int = 200) -> str:
     the failure once: the rest stay due, untouched, for the next run.
     """
     out = transport()  # a bad PANEL_SMTP_URL raises here, before any message is touched
+    from panel.mail.dkim import check_key
+
+    check_key()  # and so does an unusable PANEL_DKIM_KEY
     max_attempts = int(current_app.config["MAIL_MAX_ATTEMPTS"])
     sender = parseaddr(current_app.config["MAIL_FROM"])[1]
     due = db.session.execute(

@@ -140,21 +140,13 @@ def panel_jobs() -> list[Job]:
             # schedule with a rule per category (services/retention.py)
             Job("privacy.retention", timedelta(hours=1), retention.job),
             Job("privacy.removal_reminders", timedelta(hours=6), _removal_reminders),
-            Job("privacy.consent_evidence", timedelta(days=1), _purge_consent_evidence),
             *_whois_jobs()]
 
 
 def _whois_jobs() -> list[Job]:
-    from plugins.privacy.services import disclosure, relay
+    from plugins.privacy.services import disclosure
 
-    return [Job("privacy.complaint_deadlines", timedelta(minutes=15), disclosure.expire_due),
-            Job("privacy.relay_purge", timedelta(hours=1), relay.purge_expired)]
-
-
-def _purge_consent_evidence() -> str:
-    from plugins.privacy.services import email_prefs
-
-    return email_prefs.purge_old_evidence()
+    return [Job("privacy.complaint_deadlines", timedelta(minutes=15), disclosure.expire_due)]
 
 
 @hookimpl
@@ -172,6 +164,14 @@ def panel_cli_commands() -> list[click.Command]:
     from plugins.privacy.cli_whois import whois_group
 
     return [audit_group, whois_group, logs_group, retention_group]
+
+
+@hookimpl
+def panel_erasure_blockers(account: Account) -> list[str]:
+    """Held data is kept (issue 8): no erasure path, whoever asks, goes past a legal hold."""
+    from plugins.privacy.services import retention
+
+    return ["a legal hold applies to this account"] if retention.is_held(account.id) else []
 
 
 @hookimpl

@@ -101,3 +101,56 @@ def test_p13_message_queued_before_unsubscribe_is_suppressed(app, smtp, factorie
 
     row = db.session.execute(select(OutboxMessage)).scalar_one()
     assert row.suppressed_reason == "the subscriber does not want promotions email"
+
+
+def test_p14_a_campaign_is_queued_once_even_if_sent_twice(app, factories):
+    import pytest
+
+    from panel.extensions import db
+    from panel.mail.models import OutboxMessage
+
+    ada = factories.subscriber()
+    opt_in(ada, "newsletter")
+    staff = factories.staff("admin")
+    campaign = campaigns.create(staff, category="newsletter", subject="News", body="Hello!")
+    campaigns.send(campaign, staff)
+    db.session.refresh(campaign)
+    db.session.expunge(campaign)
+    campaign.status = "draft"  # what a second tab, loaded before the first send, still holds
+    with pytest.raises(campaigns.CampaignError, match="already sent"):
+        campaigns.send(campaign, staff)
+    assert OutboxMessage.query.count() == 1
+
+
+def test_p27_a_resellers_newsletter_carries_its_brand_to_its_own_customers(app, smtp, factories):
+    from panel.extensions import db
+    from panel.reseller.models import ResellerBrand
+    from plugins.privacy.services import email_prefs
+
+    app.config["SMTP_URL"] = smtp.url
+    reseller = factories.reseller(name="Northwind")
+    db.session.add(ResellerBrand(reseller_id=reseller.id, name="Northwind Hosting",
+                                 support_email="help@northwind.example"))
+    customer = factories.subscriber(reseller=reseller)
+    category = email_prefs.reseller_category(reseller.id)
+    opt_in(customer, category)
+    campaign = campaigns.create(reseller, category=category, subject="Our offer", body="Hi!")
+    campaigns.send(campaign, reseller)
+    assert deliver_due().startswith("sent 1")
+    [mail] = smtp.handler.messages
+    assert mail["From"].startswith("Northwind Hosting <")
+    assert "help@northwind.example" in mail.get_content()
+
+
+def test_an_unusable_dkim_key_stops_the_run_before_any_message_uses_an_attempt(app, factories):
+    from panel.mail.models import OutboxMessage
+    from panel.mail.outbox import queue
+
+    queue(to="ada@example.com", subject="Invoice", body="Due: 10 EUR")
+    from panel.extensions import db
+
+    db.session.commit()
+    app.config["DKIM_KEY"] = "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n"
+    result = app.test_cli_runner().invoke(args=["mail", "send"])
+    assert result.exit_code != 0 and "PANEL_DKIM_KEY" in result.output
+    assert OutboxMessage.query.one().attempts == 0  # nothing was spent on it

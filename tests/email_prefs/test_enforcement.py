@@ -150,6 +150,13 @@ def test_p14_mailto_unsubscribe_and_non_subscriber_is_ignored(app, factories, tm
     assert not email_prefs.allowed(ada.account, "newsletter")
     [event] = [e for e in email_prefs.history(ada.account) if not e.granted]
     assert event.method == "mailto"
+    # she subscribes again; the next run must not replay her old request (it is marked read)
+    email_prefs.change(ada.account, {"newsletter": True}, "preference-centre")
+    db.session.commit()
+    again = app.test_cli_runner().invoke(args=["mail", "inbound", str(tmp_path / "inbound.mbox")])
+    assert again.exit_code == 0 and again.output.splitlines()[-1] == "processed 0, ignored 0"
+    db.session.expire_all()
+    assert email_prefs.allowed(ada.account, "newsletter")
 
 
 def test_p15_partner_file_has_only_consenting_contact_fields(app, client, factories):

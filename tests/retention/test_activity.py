@@ -138,3 +138,10 @@ def test_p09_staff_close_an_account_only_inside_an_access_session(app, client, f
     db.session.expire_all()
     assert customer.account.closed_at is None
     assert client.get("/admin/privacy/accounts/not-an-id/closure").status_code == 404
+    from plugins.privacy.models_retention import ActivityEvent
+
+    done = db.session.execute(select(ActivityEvent).where(
+        ActivityEvent.account_id == customer.account_id,
+        ActivityEvent.kind.in_(("account.close", "account.reopen")))).scalars().all()
+    assert len(done) == 2  # the customer sees both, by staff, without the staff's IP or browser
+    assert all(e.method == "staff" and e.ip is None and e.user_agent is None for e in done)

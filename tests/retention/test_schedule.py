@@ -137,6 +137,24 @@ def test_legal_hold_keeps_data_marked_and_release_lets_it_go(app, factories, clo
     assert "retention.hold" in actions and "retention.release" in actions
 
 
+def test_p09_no_erasure_path_goes_past_a_legal_hold(app, factories):
+    from panel.accounts.erasure import ErasureRefused, erase
+
+    admin = factories.staff("admin")
+    user = factories.subscriber(first_name="Heldina")
+    hold, _ = retention.place_hold(user.account, admin, "Case 7, preservation order")
+    db.session.commit()
+    with pytest.raises(ErasureRefused, match="legal hold"):
+        erase(user.account, admin)  # what request fulfilment and removal requests call
+    db.session.rollback()
+    assert db.session.get(Account, user.account_id).first_name == "Heldina"
+    retention.release_hold(hold, admin, "Order lifted")
+    db.session.commit()
+    erase(db.session.get(Account, user.account_id), admin)
+    db.session.commit()
+    assert db.session.get(Account, user.account_id).first_name == "[erased]"
+
+
 def test_p09_legal_hold_on_an_erased_account_keeps_its_invoices(app, factories, clock):
     """Bad input: a hold on an account already erased is accepted, says what is left, and
     keeps the invoices past their seven years until released."""
@@ -177,6 +195,15 @@ def test_retention_setting_must_be_a_positive_whole_number(tmp_path, value):
     with pytest.raises(ConfigError, match="RETENTION_LOG_DAYS must be a whole number"):
         create_app(app_config(f"sqlite:///{tmp_path / 'x.db'}", tmp_path,
                               RETENTION_LOG_DAYS=value))
+
+
+@pytest.mark.parametrize(("name", "value"), [("RETENTION_BATCH_ROWS", 10**9),
+                                             ("RETENTION_LOG_DAYS", 10**7),
+                                             ("RETENTION_BILLING_YEARS", 10_000)])
+def test_retention_setting_too_large_is_refused(tmp_path, name, value):
+    """An unbounded batch would be one long transaction; a huge period overflows dates."""
+    with pytest.raises(ConfigError, match=f"{name} must be at most"):
+        create_app(app_config(f"sqlite:///{tmp_path / 'x.db'}", tmp_path, **{name: value}))
 
 
 def test_retention_setting_from_the_environment_is_checked(tmp_path, monkeypatch):

@@ -12,7 +12,7 @@ from panel.extensions import db
 from panel.mail.models import OutboxMessage
 from panel.mail.outbox import deliver_due
 from plugins.privacy.models_whois import RelayMessage
-from plugins.privacy.services import relay
+from plugins.privacy.services import relay, retention
 from tests.conftest import login, post_form
 
 GOOD = {"name": "Peter Buyer", "email": "peter@buyer.example",
@@ -84,6 +84,20 @@ def test_p19_public_domains_and_switched_off_relays_take_no_messages(client, fac
     assert OutboxMessage.query.count() == 0
 
 
+def test_p19_a_relayed_message_is_delivered_to_the_registrant(client, factories, smtp, app):
+    user, domain = _domain(factories)
+    app.config["SMTP_URL"] = smtp.url
+    post_form(client, "/whois/contact/bakery.test", GOOD)
+    assert deliver_due().startswith("sent 1")
+    [mail] = smtp.handler.messages
+    assert mail["To"] == domain.contact("registrant").email
+    assert "buy your domain" in mail.get_content() and "peter@buyer.example" not in str(mail)
+    # the way to stop these is the switch on the domain's page; no preference-centre link,
+    # since the registrant contact need not be the account holder
+    assert mail["List-Unsubscribe"].strip() == f"<http://localhost/client/domains/{domain.id}>"
+    assert "email-preferences" not in mail.get_content()
+
+
 def test_p19_registrant_switches_the_relay_off_and_queued_messages_are_dropped(
         client, factories, smtp, app):
     user, domain = _domain(factories)
@@ -138,10 +152,10 @@ def test_p19_the_senders_address_is_purged_after_its_time(client, factories, app
     user, domain = _domain(factories)
     post_form(app.test_client(), "/whois/contact/bakery.test", GOOD)
     message = RelayMessage.query.one()
-    assert relay.purge_expired().startswith("deleted 0")
+    assert retention.run().counts["relay_senders"] == 0
     message.expires_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
-    assert relay.purge_expired().startswith("deleted 1")
+    assert retention.run().counts["relay_senders"] == 1  # the retention schedule's rule
     assert RelayMessage.query.count() == 0
 
 

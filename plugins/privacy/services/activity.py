@@ -66,12 +66,14 @@ def _request_fields(event: ActivityEvent) -> None:
 
 
 def record(kind: str, user: User | None, *, account_id: Any = None, method: str | None = None,
-           reason: str | None = None) -> ActivityEvent:
-    """Add an entry to the caller's transaction."""
+           reason: str | None = None, from_request: bool = True) -> ActivityEvent:
+    """Add an entry to the caller's transaction. ``from_request=False`` when someone else
+    (staff) did it: their address and browser are theirs, not the customer's."""
     event = ActivityEvent(at=utcnow(), kind=kind[:32], method=(method or None),
                           reason=(reason or None), user_id=user.id if user else None,
                           account_id=account_id or (user.account_id if user else None))
-    _request_fields(event)
+    if from_request:
+        _request_fields(event)
     db.session.add(event)
     return event
 
@@ -91,8 +93,9 @@ def from_audit(event: AuditEvent) -> None:
     if kind is None or event.account_id is None:
         return
     actor = event.actor
-    record(kind, actor if actor is not None and actor.role == SUBSCRIBER else None,
-           account_id=event.account_id)
+    own = actor is not None and actor.role == SUBSCRIBER and event.on_behalf_of is None
+    record(kind, actor if own else None, account_id=event.account_id,
+           method=None if own or actor is None else "staff", from_request=own)
 
 
 def _staff_signin(event: AuditEvent) -> SigninEvent:

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from panel import audit
 from panel.accounts.models import CLOSED, Account
@@ -101,13 +101,19 @@ def audience(campaign: Campaign) -> Audience:
 def send(campaign: Campaign, actor: User,
          progress: Callable[[int, int], None] | None = None) -> Campaign:
     """Queue the campaign once, to its consenting audience."""
-    if campaign.status == SENT:
+    now = utcnow()
+    claimed = db.session.execute(  # a double click or a second tab must not send it twice
+        update(Campaign).where(Campaign.id == campaign.id, Campaign.status != SENT)
+        .values(status=SENT, sent_at=now).execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        db.session.rollback()
         raise CampaignError("This campaign was already sent.")
     crowd = audience(campaign)
+    headers, footer = _branding(campaign)
+    body = campaign.body.rstrip("\n") + "\n" + footer if footer else campaign.body
     ring = current_holder().get()
     email_aad = User.email.aad  # type: ignore[attr-defined]
     to_aad, body_aad = OutboxMessage.to_addr.aad, OutboxMessage.body.aad  # type: ignore[attr-defined]
-    now = utcnow()
     total = len(crowd.recipients)
     for start in range(0, total, BATCH):
         outbox, links = [], []
@@ -118,7 +124,7 @@ def send(campaign: Campaign, actor: User,
             outbox.append({"id": message_id, "category": campaign.category,
                            "account_id": account_id, "to_addr": ring.seal(address, to_aad(message_id)),
                            "subject": campaign.subject,
-                           "body": ring.seal(campaign.body, body_aad(message_id)), "headers": {},
+                           "body": ring.seal(body, body_aad(message_id)), "headers": headers,
                            "status": QUEUED, "attempts": 0, "next_attempt_at": now,
                            "created_at": now})
             links.append({"outbox_id": message_id, "campaign_id": campaign.id})
@@ -132,6 +138,15 @@ def send(campaign: Campaign, actor: User,
                             f"({campaign.category}): {total} queued, {crowd.skipped} not consenting"))
     db.session.commit()
     return campaign
+
+
+def _branding(campaign: Campaign) -> tuple[dict[str, str], str]:
+    """A reseller's newsletter carries its brand (From name and footer); the house's none."""
+    from panel.branding import mail_branding
+
+    if not campaign.category.startswith(email_prefs.RESELLER_PREFIX):
+        return {}, ""
+    return mail_branding(uuid.UUID(campaign.category[len(email_prefs.RESELLER_PREFIX):]))
 
 
 def report(campaign: Campaign) -> dict[str, int]:

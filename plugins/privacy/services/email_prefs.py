@@ -16,7 +16,6 @@ import hashlib
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
 
 from flask import current_app, has_request_context, request
 from sqlalchemy import delete, func, select
@@ -36,6 +35,9 @@ RESELLER_PREFIX = "reseller."
 MARKETING = "marketing"  # the purpose a restriction or objection stops (models_requests.PURPOSES)
 NOTICE_VERSION = "2026-11"
 EVIDENCE_YEARS = 6  # consent evidence outlives a closed account by six years
+# Categories whose feature keeps its own switch and checks it at delivery (the WHOIS contact
+# relay, issue 7: per domain, on the domain's page); no preference-centre links are added.
+OWN_SWITCH = frozenset({"whois_relay"})
 TRANSACTIONAL_REASON = ("Account, billing, security and service notices are always sent: they "
                         "are part of the service and tell you about your account.")
 
@@ -253,24 +255,13 @@ def consenting(key: str, account_ids: Iterable[uuid.UUID] | None = None) -> dict
 
 def erase(account: Account) -> None:
     """Erasure: marketing stops (recorded), links stop working; the events stay as evidence
-    for the life of the account plus six years (purge_old_evidence)."""
+    for the life of the account plus six years (the retention schedule purges it)."""
     from plugins.privacy.models_email import EmailLinkKey
 
     for cat in categories_for(account):
         if cat.marketing:
             record(account, cat.key, False, "erasure")
     db.session.execute(delete(EmailLinkKey).where(EmailLinkKey.account_id == account.id))
-
-
-def purge_old_evidence() -> str:
-    """Job: consent evidence of accounts closed more than six years ago is deleted."""
-    cutoff = utcnow() - timedelta(days=365 * EVIDENCE_YEARS + 2)
-    newest = (select(ConsentEvent.account_id).join(Account, Account.id == ConsentEvent.account_id)
-              .where(Account.status == CLOSED).group_by(ConsentEvent.account_id)
-              .having(func.max(ConsentEvent.at) < cutoff))
-    gone = db.session.execute(delete(ConsentEvent).where(ConsentEvent.account_id.in_(newest)))
-    db.session.commit()
-    return f"deleted {gone.rowcount} consent events of accounts closed over six years ago"
 
 
 def preference_rows(account: Account) -> Iterable[dict[str, object]]:
@@ -293,7 +284,7 @@ def pre_send(message: OutboxMessage, headers: dict[str, str]) -> str | None:
     """At delivery: suppress (with the reason) or add the RFC 2369/8058 headers."""
     from plugins.privacy.services import unsubscribe
 
-    if message.category in TRANSACTIONAL_CATEGORIES:
+    if message.category in TRANSACTIONAL_CATEGORIES or message.category in OWN_SWITCH:
         return None
     account = db.session.get(Account, message.account_id) if message.account_id else None
     reason = suppression_reason(account, message.category)
@@ -307,8 +298,8 @@ def footer(message: OutboxMessage) -> str | None:
     """The preference-centre link at the foot of every message to an open account."""
     from plugins.privacy.services import unsubscribe
 
-    if message.account_id is None:
-        return None
+    if message.account_id is None or message.category in OWN_SWITCH:
+        return None  # a relay message may go to a contact who is not the account holder
     account = db.session.get(Account, message.account_id)
     if account is None or account.status == CLOSED:
         return None

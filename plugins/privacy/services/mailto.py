@@ -46,6 +46,8 @@ def handle(message: EmailMessage) -> str | None:
         return "ignored: the sender is not the subscriber this link was sent to"
     if link.category is None:
         email_prefs.unsubscribe_all(link.account, "mailto")
+    elif email_prefs.category(link.category, link.account) is None:
+        return "ignored: that kind of email is no longer sent to this subscriber"
     else:
         email_prefs.change(link.account, {link.category: False}, "mailto")
     db.session.commit()

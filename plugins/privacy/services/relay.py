@@ -13,7 +13,7 @@ import re
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from panel import audit
 from panel.audit import AuditEvent
@@ -152,11 +152,6 @@ def suppress_reason(message: OutboxMessage, headers: dict[str, str]) -> str | No
         return "the domain is no longer registered here"
     if not enabled(domain):
         return "the registrant switched off messages from the WHOIS contact form"
+    # RFC 2369: where the recipient stops these messages (the switch on the domain's page)
+    headers["List-Unsubscribe"] = f"<{external_url('client.domain', domain_id=domain.id)}>"
     return None
-
-
-def purge_expired() -> str:
-    """Job: relayed messages, with the sender's address, go after their time."""
-    done = db.session.execute(delete(RelayMessage).where(RelayMessage.expires_at <= utcnow()))
-    db.session.commit()
-    return f"deleted {done.rowcount} relay messages past their keeping time"  # type: ignore[attr-defined]

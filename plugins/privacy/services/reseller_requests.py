@@ -35,7 +35,7 @@ from plugins.privacy.models_reseller import (
     REMINDER_DAYS,
     RemovalRequest,
 )
-from plugins.privacy.services import business_days
+from plugins.privacy.services import business_days, closure
 
 
 class RemovalError(ValueError):
@@ -109,7 +109,7 @@ def file_removal(reseller: User, account_id: object, note: str = "",
     account = get_or_404(reseller, Account, account_id)
     if reseller.role != RESELLER or account.reseller_id != reseller.id:
         abort(404)
-    if account.status == CLOSED:
+    if closure.is_erased(account):  # closed but not yet erased is still worth removing now
         raise RemovalError("This customer's data has already been erased.")
     if db.session.execute(select(RemovalRequest.id).where(
             RemovalRequest.account_id == account.id, RemovalRequest.status == OPEN)).first():
@@ -176,7 +176,7 @@ def complete(r: RemovalRequest, staff: User) -> None:
     if account is None:
         raise RemovalError("The account no longer exists.")
     try:
-        if account.status != CLOSED:
+        if not closure.is_erased(account):  # a closed account waits out its grace period
             erase(account, staff)
     except ErasureRefused as exc:
         db.session.rollback()

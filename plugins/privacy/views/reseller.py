@@ -25,7 +25,7 @@ from panel.tenancy import scoped
 from panel.validation import plain_text
 from plugins.privacy.forms_requests import RefuseForm, VerifyForm
 from plugins.privacy.models_export import FORMATS
-from plugins.privacy.services import access
+from plugins.privacy.services import access, closure
 from plugins.privacy.services import requests as service
 from plugins.privacy.services import reseller_requests as resell
 
@@ -200,5 +200,6 @@ def customer_section(account: Account) -> Markup:
         requests=[r for r in service.for_account(account) if r.status in ("received", "verified")],
         removals=resell.removals_of(account), removal_form=RemovalForm(),
         marketing=resell.marketing_allowed(account),
-        reseller_active=resell.reseller_active(account.reseller_id))
+        reseller_active=resell.reseller_active(account.reseller_id),
+        erased=closure.is_erased(account))
     return Markup(html)  # noqa: S704 - the output of an autoescaping template
