@@ -24,6 +24,8 @@ from flask import Blueprint, Response, abort, request
 from flask_login import current_user
 from sqlalchemy import select
 
+from panel import audit
+from panel.audit import AuditEvent
 from panel.auth.models import RESELLER, SUBSCRIBER, User
 from panel.db_types import utcnow
 from panel.extensions import db
@@ -213,6 +215,9 @@ def save(reseller: User, *, name: str, colour: str | None, support_email: str | 
         setattr(row, key, value)
     row.updated_at = utcnow()
     db.session.add(row)
+    if changed:  # what the reseller's customers see changed: names only, never values
+        audit.record(AuditEvent("reseller.brand_update", actor=reseller,
+                                object=f"white label of reseller {reseller.id}", fields=changed))
     db.session.commit()
     return changed
 

@@ -14,7 +14,7 @@ from werkzeug.routing import BuildError
 
 from panel import audit, branding
 from panel.accounts.forms import ContactForm
-from panel.accounts.models import CONTACT_FIELDS, Account
+from panel.accounts.models import CLOSED, CONTACT_FIELDS, Account
 from panel.accounts.service import update_account, update_domain_contact
 from panel.audit import AuditEvent
 from panel.domains.forms import DomainContactForm
@@ -50,7 +50,10 @@ def customer_detail(account_id: str) -> Any:
     status = 200
     if request.method == "POST":
         form = ContactForm()  # contact fields only: an injected reseller_id is never read
-        if form.validate():
+        if account.status == CLOSED:  # erased or awaiting erasure: nothing may be written back
+            flash("This customer's account is closed; its data can no longer be changed. "
+                  "Nothing was saved.")
+        elif form.validate():
             changed = update_account(account, form.data, current_user)
             flash(f"Saved: {', '.join(f.replace('_', ' ') for f in changed)}." if changed
                   else "Nothing changed.")

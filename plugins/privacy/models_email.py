@@ -46,7 +46,8 @@ class ConsentEvent(db.Model):
     ip = Sealed()
     user_agent: Mapped[str | None] = mapped_column(String(256))
     actor_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # staff acting on request
-    reason: Mapped[str | None] = mapped_column(String(200))
+    _reason: Mapped[str | None] = sealed_column("reason")  # staff's free text may name people
+    reason = Sealed()
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -107,6 +107,26 @@ def test_p25_bad_contact_input_keeps_the_form_and_saves_nothing(as_r1, resellers
     assert resellers.account(resellers.c1).last_name == "Oneclient"
 
 
+def test_p25_a_closed_customer_cannot_be_written_back(as_r1, resellers):
+    account = resellers.account(resellers.c1)
+    account.status = "closed"
+    db.session.commit()
+    url = f"/reseller/customers/{resellers.a1.id}"
+    response = post_form(as_r1, url, CONTACT)
+    assert response.status_code == 400
+    assert "closed" in response.get_data(as_text=True)
+    assert resellers.account(resellers.c1).last_name == "Oneclient"
+
+
+def test_p25_brand_changes_go_on_the_trail_by_name(as_r1, resellers):
+    from panel.branding import save
+
+    save(resellers.r1, name="Northwind", colour="#112233", support_email=None, privacy_url=None)
+    entry = db.session.execute(select(AuditEntry).where(
+        AuditEntry.action == "reseller.brand_update")).scalar_one()
+    assert set(entry.fields) == {"name", "colour"} and "Northwind" not in entry.object
+
+
 def test_p25_reseller_corrects_a_domain_contact(as_r1, resellers):
     url = f"/reseller/domains/{resellers.d1.id}/contacts/admin"
     form = {"name": "Fixed Name", "organization": "", "email": "fixed@example.com",

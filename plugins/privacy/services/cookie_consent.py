@@ -93,7 +93,7 @@ def decide(choice: str, analytics: bool, targeting: bool) -> tuple[str, CookieCo
         analytics = targeting = False
     signed_in = current_user.is_authenticated
     evidence = CookieConsent(
-        at=utcnow(), choice=choice, analytics=analytics, targeting=targeting,
+        id=uuid.uuid4(), at=utcnow(), choice=choice, analytics=analytics, targeting=targeting,
         signal=browser_signal(), notice_version=NOTICE_VERSION,
         user_id=current_user.id if signed_in else None,
         account_id=current_user.account_id if signed_in else None)

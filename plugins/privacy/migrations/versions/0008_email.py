@@ -32,7 +32,7 @@ def upgrade() -> None:
         sa.Column('ip', sa.Text(), nullable=True),
         sa.Column('user_agent', sa.String(length=256), nullable=True),
         sa.Column('actor_id', sa.Uuid(), nullable=True),
-        sa.Column('reason', sa.String(length=200), nullable=True),
+        sa.Column('reason', sa.Text(), nullable=True),
         sa.Column('at', panel.db_types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(['account_id'], ['account.id'],
                                 name=op.f('fk_privacy_consent_event_account_id_account'),
