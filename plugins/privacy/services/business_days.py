@@ -22,10 +22,6 @@ def holidays(config: dict[str, Any] | None = None) -> frozenset[date]:
     return frozenset(iso_dates(config, "PUBLIC_HOLIDAYS"))
 
 
-def is_business_day(day: date, off: Iterable[date] = ()) -> bool:
-    return day.weekday() < 5 and day not in set(off)
-
-
 def add(start: date, days: int, off: Iterable[date] | None = None) -> date:
     """The date ``days`` business days after ``start`` (``start`` itself does not count)."""
     skip = frozenset(off) if off is not None else holidays()

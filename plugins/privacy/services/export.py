@@ -45,7 +45,6 @@ from panel.plugins import hook
 from panel.urls import external_url
 from plugins.privacy.models import REASONS, AccessSession, AuditEntry, SupportCredential
 from plugins.privacy.models_export import (
-    EXPIRED,
     FAILED,
     FORMATS,
     QUEUED,
@@ -471,22 +470,6 @@ def file_for(export: DataExport) -> Path:
 def record_download(export: DataExport, user: User, *, ok: bool) -> None:
     audit.record(_event("export.download", export, user, result="ok" if ok else "refused"))
     db.session.commit()
-
-
-def purge_expired() -> str:
-    """Job: delete export files EXPIRY_DAYS after they were ready; the record stays, marked."""
-    now = utcnow()
-    due = db.session.execute(select(DataExport).where(
-        DataExport.status.in_((READY, FAILED)), DataExport.expires_at <= now)).scalars().all()
-    stale = db.session.execute(select(DataExport).where(   # failed ones: nothing to download
-        DataExport.status == FAILED, DataExport.expires_at.is_(None),
-        DataExport.created_at <= now - timedelta(days=EXPIRY_DAYS))).scalars().all()
-    for export in [*due, *stale]:
-        _delete_file(export)
-        export.status, export.file_path = EXPIRED, None
-        audit.record(_event("export.expire", export, None))
-        db.session.commit()
-    return f"deleted {len(due) + len(stale)} expired data exports"
 
 
 def _delete_file(export: DataExport) -> None:

@@ -17,7 +17,6 @@ from panel.accounts.erasure import ErasureRefused, erase
 from panel.accounts.models import Account
 from panel.audit import AuditEvent
 from panel.auth.models import User
-from panel.billing.models import Invoice
 from panel.db_types import today, utcnow
 from panel.extensions import db
 from panel.mail.outbox import queue
@@ -227,28 +226,3 @@ def house_queue() -> list[DataRequest]:
 def urgency(r: DataRequest, on: date | None = None) -> str:
     days = (r.due_on - (on or today())).days
     return "overdue" if days < 0 else "due-soon" if days <= 7 else ""
-
-
-def purge_documents() -> str:
-    """Job: identity documents go 30 days after upload at the latest (P07)."""
-    gone = db.session.execute(delete(IdentityDocument).where(IdentityDocument.delete_by <= utcnow()))
-    db.session.commit()
-    return f"deleted {gone.rowcount} identity documents past 30 days"
-
-
-def purge_old_billing() -> str:
-    """Job: an erased account's invoices go once their seven years have passed (P09)."""
-    now = today()
-    try:
-        cutoff = now.replace(year=now.year - BILLING_YEARS)
-    except ValueError:  # 29 February, seven years back, does not exist
-        cutoff = now.replace(year=now.year - BILLING_YEARS, day=28)
-    closed = select(Account.id).where(Account.status == "closed")
-    rows = db.session.execute(select(Invoice.id, Invoice.account_id).where(
-        Invoice.account_id.in_(closed), Invoice.issued_on < cutoff)).all()
-    for invoice_id, account_id in rows:
-        audit.record(AuditEvent("invoice.purge", account_id=account_id, object=f"invoice {invoice_id}"))
-    if rows:
-        db.session.execute(delete(Invoice).where(Invoice.id.in_([r[0] for r in rows])))
-    db.session.commit()
-    return f"deleted {len(rows)} invoices past their seven years"

@@ -7,7 +7,6 @@ their export. Entries go after RETENTION_DAYS, like the other access logs (P22).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -63,14 +62,6 @@ def export_rows(account: Account, batch: int = 1000) -> Iterator[dict[str, Any]]
     yield from stream(SigninEvent, ("at", "ip", "user_agent", "referrer", "method"),
                       SigninEvent.account_id == account.id, order_by=(SigninEvent.at,),
                       batch=batch)
-
-
-def purge_old() -> str:
-    """Job: sign-ins older than RETENTION_DAYS are deleted."""
-    gone = db.session.execute(delete(SigninEvent).where(
-        SigninEvent.at < utcnow() - timedelta(days=RETENTION_DAYS)))
-    db.session.commit()
-    return f"deleted {gone.rowcount} sign-in entries older than {RETENTION_DAYS} days"
 
 
 def erase(account: Account) -> None:
