@@ -23,7 +23,6 @@ from panel.db_types import utcnow
 from panel.extensions import db
 from panel.mail.models import QUEUED, OutboxMessage
 from plugins.privacy.models_email import SENT, Campaign, CampaignMessage
-from plugins.privacy.models_requests import ProcessingLimit
 from plugins.privacy.services import email_prefs
 from plugins.privacy.services.email_prefs import Category
 
@@ -83,14 +82,10 @@ def audience(campaign: Campaign) -> Audience:
         select(Account.id, User.id, User._email).join(User, User.account_id == Account.id)
         .where(owner, Account.status != CLOSED, User.active.is_(True),
                User._email.is_not(None))).all()
-    latest = email_prefs.consenting(campaign.category)
-    default = email_prefs.default_for(cat)
-    limited = {a for a, restricted, objections in db.session.execute(
-        select(ProcessingLimit.account_id, ProcessingLimit.restricted, ProcessingLimit.objections))
-        if restricted or email_prefs.MARKETING in (objections or [])}
+    wanted = email_prefs.eligible(campaign.category, [a for a, _, _ in rows])
     chosen, users, skipped = [], [], 0
     for account_id, user_id, sealed in rows:
-        if account_id in limited or not latest.get(account_id, default):
+        if account_id not in wanted:
             skipped += 1
             continue
         chosen.append((account_id, sealed))

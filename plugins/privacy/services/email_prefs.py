@@ -28,6 +28,7 @@ from panel.db_types import utcnow
 from panel.extensions import db
 from panel.mail.models import TRANSACTIONAL_CATEGORIES, OutboxMessage
 from plugins.privacy.models_email import METHODS, ConsentEvent
+from plugins.privacy.models_requests import ProcessingLimit
 from plugins.privacy.services.requests import purpose_allowed
 
 OPT_IN, OPT_OUT = "opt-in", "opt-out"
@@ -251,6 +252,20 @@ def consenting(key: str, account_ids: Iterable[uuid.UUID] | None = None) -> dict
     if account_ids is not None:
         query = query.where(ranked.c.account_id.in_(list(account_ids)))
     return {account_id: bool(granted) for account_id, granted in db.session.execute(query)}
+
+
+def eligible(key: str, account_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these accounts may get marketing of category ``key`` now: their latest choice
+    (or the default) and no restriction or objection. A few queries for any number of
+    accounts, the bulk form of ``allowed`` for campaigns and partner shares."""
+    cat = category(key)
+    if cat is None:
+        return set()
+    latest, default = consenting(key), default_for(cat)
+    limited = {a for a, restricted, objections in db.session.execute(
+        select(ProcessingLimit.account_id, ProcessingLimit.restricted, ProcessingLimit.objections))
+        if cat.purpose is not None and (restricted or cat.purpose in (objections or []))}
+    return {a for a in account_ids if a not in limited and latest.get(a, default)}
 
 
 def erase(account: Account) -> None:

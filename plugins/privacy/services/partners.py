@@ -37,19 +37,19 @@ def share(staff: User, partner: str, purpose: str) -> tuple[str, int]:
     if not partner or not purpose or len(partner) > 120 or len(purpose) > 200:
         raise ShareError("Name the partner (120 characters at most) and the promotion "
                          "(200 at most).")
-    accounts = db.session.execute(
-        select(Account).join(User, User.account_id == Account.id)
+    rows = db.session.execute(
+        select(Account, User).join(User, User.account_id == Account.id)
         .where(Account.reseller_id.is_(None), Account.status != CLOSED, User.active.is_(True))
-        .order_by(Account.number)).scalars().all()
+        .order_by(Account.number)).all()
+    wanted = email_prefs.eligible(CATEGORY, [account.id for account, _ in rows])
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(SHARED_FIELDS)
     share_id, now, count = uuid.uuid4(), utcnow(), 0
-    for account in accounts:
-        if not email_prefs.allowed(account, CATEGORY) or account.user is None:
+    for account, user in rows:
+        if account.id not in wanted:
             continue
-        writer.writerow([_safe(account.first_name), _safe(account.last_name),
-                         _safe(account.user.email)])
+        writer.writerow([_safe(account.first_name), _safe(account.last_name), _safe(user.email)])
         db.session.add(PartnerDisclosure(account_id=account.id, share_id=share_id,
                                          partner=partner, purpose=purpose,
                                          fields=list(SHARED_FIELDS), staff_id=staff.id, at=now))
