@@ -126,7 +126,7 @@ class WhoisServer:
         except (TimeoutError, ConnectionError):
             pass
         except Exception:  # noqa: BLE001 - one bad connection must never stop the server
-            log.exception("whois: error answering %s", peer)
+            log.exception("whois: error answering a query")  # no client address in logs
             with contextlib.suppress(Exception):
                 writer.write((BUSY + "\r\n").encode())
         finally:
