@@ -132,9 +132,9 @@ def _brand(reseller: User | None) -> None:
     if reseller is None or db.session.execute(select(ResellerBrand.id).where(
             ResellerBrand.reseller_id == reseller.id)).first():
         return
-    db.session.add(ResellerBrand(reseller_id=reseller.id, name="Northwind Hosting",
-                                 colour="#0b6e4f", support_email="privacy@northwind.demo.test",
-                                 privacy_url="https://northwind.demo.test/privacy"))
+    db.session.add(ResellerBrand(reseller_id=reseller.id, name="Harbour Web",
+                                 colour="#0b6e4f", support_email="privacy@harbour.demo.test",
+                                 privacy_url="https://harbour.demo.test/privacy"))
 
 
 def seed(password: str | None = None, as_json: bool = False) -> list[dict[str, object]]:

@@ -97,7 +97,7 @@ def test_demo_ownership_and_eight_years_of_invoices(app, client):
     assert client.get("/reseller/").get_data(as_text=True).count("/reseller/customers/") == 10
     customer = app.test_client()  # reseller1's customers see its white label
     assert login(customer, "client1@demo.test", "demo-password").status_code == 302
-    assert "Northwind Hosting" in customer.get("/client/").get_data(as_text=True)
+    assert "Harbour Web" in customer.get("/client/").get_data(as_text=True)
 
 
 def test_demo_password_option_resets_demo_logins(app, client):
