@@ -32,7 +32,7 @@ from panel.extensions import db
 from panel.mail.outbox import queue
 from plugins.privacy.models_export import SigninEvent
 from plugins.privacy.models_retention import ActivityEvent, KnownDevice
-from plugins.privacy.services.signins import _referrer
+from plugins.privacy.services.signins import fill_from_request
 
 DEVICE_COOKIE = "panel_device"
 DEVICE_DAYS = 400  # the longest lifetime browsers accept
@@ -57,14 +57,6 @@ FROM_AUDIT = {"password.change": "password.change", "mfa.enrol": "mfa.enrol",
               "account.reopen": "account.reopen"}
 
 
-def _request_fields(event: ActivityEvent) -> None:
-    if has_request_context():
-        if request.remote_addr:
-            event.ip = request.remote_addr
-        event.user_agent = (request.user_agent.string or "")[:256] or None
-        event.referrer = _referrer(request.referrer)
-
-
 def record(kind: str, user: User | None, *, account_id: Any = None, method: str | None = None,
            reason: str | None = None, from_request: bool = True) -> ActivityEvent:
     """Add an entry to the caller's transaction. ``from_request=False`` when someone else
@@ -73,7 +65,7 @@ def record(kind: str, user: User | None, *, account_id: Any = None, method: str 
                           reason=(reason or None), user_id=user.id if user else None,
                           account_id=account_id or (user.account_id if user else None))
     if from_request:
-        _request_fields(event)
+        fill_from_request(event)
     db.session.add(event)
     return event
 

@@ -18,7 +18,7 @@ from panel.config import iso_dates
 def holidays(config: dict[str, Any] | None = None) -> frozenset[date]:
     """The configured public holidays (raises ConfigError, naming the setting, when wrong)."""
     if config is None:
-        config = dict(current_app.config) if has_app_context() else {}
+        config = current_app.config if has_app_context() else {}
     return frozenset(iso_dates(config, "PUBLIC_HOLIDAYS"))
 
 

@@ -23,7 +23,7 @@ from panel.auth.models import ADMIN, RESELLER, User
 from panel.db_types import today, utcnow
 from panel.extensions import db
 from panel.mail.outbox import queue as queue_mail
-from panel.tenancy import get_or_404, parse_id
+from panel.tenancy import get_or_404, parse_id, scoped
 from panel.urls import external_url
 from plugins.privacy.models_requests import FULFILLED, DataRequest, ProcessingLimit
 from plugins.privacy.models_requests import OPEN as REQUEST_OPEN
@@ -46,8 +46,8 @@ class RemovalError(ValueError):
 
 
 def _own(reseller: User) -> Any:
-    return (select(DataRequest).join(Account, Account.id == DataRequest.account_id)
-            .where(Account.reseller_id == reseller.id))
+    """The reseller's customers' requests, through the one tenancy scope."""
+    return scoped(reseller, DataRequest)
 
 
 def queue(reseller: User) -> list[DataRequest]:

@@ -27,13 +27,18 @@ def record(user: User, method: str) -> SigninEvent:
     """Add the sign-in to the caller's transaction (the login view commits after the hook)."""
     event = SigninEvent(user_id=user.id, account_id=user.account_id, at=utcnow(),
                         method=method[:32])
+    fill_from_request(event)
+    db.session.add(event)
+    return event
+
+
+def fill_from_request(event: Any) -> None:
+    """The address (sealed), browser and referring page of the request, on a log entry."""
     if has_request_context():
         if request.remote_addr:
             event.ip = request.remote_addr
         event.user_agent = (request.user_agent.string or "")[:256] or None
         event.referrer = _referrer(request.referrer)
-    db.session.add(event)
-    return event
 
 
 def _referrer(value: str | None) -> str | None:
