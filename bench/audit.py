@@ -34,15 +34,16 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from bench.common import Figure, fmt_time, no_gc, ratio_figure, scratch_panel, timed
+from panel.accounts.services import create_subscriber
 from panel.auth.models import STAFF, User
 from panel.auth.passwords import hash_password
 from panel.billing.models import Invoice, Service
 from panel.crypto import current_keyring
 from panel.domains.models import CONTACT_ROLES, Domain, DomainContact
 from panel.extensions import db
-from panel.people import create_subscriber
-from plugins.privacy.models import GENESIS, AuditEntry, AuditHead
-from plugins.privacy.services import access, trail
+from plugins.privacy.access.models import GENESIS, AuditEntry, AuditHead
+from plugins.privacy.access.services import sessions as access
+from plugins.privacy.access.services import trail
 
 PASSWORD = "bench horse battery staple"
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')

@@ -27,10 +27,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from bench.common import Figure, best_of, fmt_time, ratio_figure, scratch_panel, timed
 from panel.accounts.models import CONTACT_FIELDS, Account
 from panel.auth.models import User
-from panel.crypto import normalise, rotation
+from panel.crypto import normalise
 from panel.crypto.keyring import current_holder
 from panel.db_types import utcnow
 from panel.extensions import db
+from panel.keys import rotation
 
 # The sealed fields of a subscriber's account: its contact fields and date of birth.
 SEALED_ACCOUNT_FIELDS = (*CONTACT_FIELDS, "date_of_birth")

@@ -21,15 +21,15 @@ from sqlalchemy import insert, select
 
 from bench.common import Figure, best_of, fmt_time, ratio_figure, scratch_panel
 from panel.accounts.models import Account
+from panel.accounts.services import create_subscriber
 from panel.billing.models import Invoice, PaymentMethod, Service
 from panel.crypto.keyring import current_holder
 from panel.db_types import utcnow
 from panel.domains.models import CONTACT_ROLES, Domain, DomainContact
 from panel.extensions import db
-from panel.people import create_subscriber
-from plugins.privacy.models import AccessSession, AuditEntry, SupportCredential
-from plugins.privacy.models_export import SigninEvent
-from plugins.privacy.services import export
+from plugins.privacy.access.models import AccessSession, AuditEntry, SupportCredential
+from plugins.privacy.center.services import export
+from plugins.privacy.retention.models import SigninEvent
 
 MEMORY_LIMIT_MB = 200
 BROWSERS = ("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",

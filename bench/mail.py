@@ -37,9 +37,9 @@ def _subscribers(n: int) -> None:
     from panel.crypto.keyring import current_holder
     from panel.db_types import utcnow
     from panel.extensions import db
-    from plugins.privacy.models_email import ConsentEvent
-    from plugins.privacy.models_requests import ProcessingLimit
-    from plugins.privacy.services.email_prefs import BY_KEY, NOTICE_VERSION
+    from plugins.privacy.email.models import ConsentEvent
+    from plugins.privacy.email.services.preferences import BY_KEY, NOTICE_VERSION
+    from plugins.privacy.processing.models import ProcessingLimit
 
     ring, now = current_holder().get(), utcnow()
     email_aad, ip_aad = User.email.aad, ConsentEvent.ip.aad  # type: ignore[attr-defined]
@@ -80,8 +80,8 @@ def _queueing(quick: bool) -> list[Figure]:
     from panel.db_types import utcnow
     from panel.extensions import db
     from panel.mail.models import OutboxMessage
-    from plugins.privacy.models_email import Campaign, CampaignMessage
-    from plugins.privacy.services import campaigns
+    from plugins.privacy.email.models import Campaign, CampaignMessage
+    from plugins.privacy.email.services import campaigns
 
     n = 10_000 if quick else 100_000
     with scratch_panel(PLUGINS="privacy"):
@@ -187,7 +187,7 @@ def _one_click(quick: bool) -> list[Figure]:
         return [Figure("one-click POST throughput", ">= 0.5x", "wrk not installed", None)]
     from panel.config import new_master_key
     from panel.extensions import db
-    from plugins.privacy.services import unsubscribe
+    from plugins.privacy.email.services import unsubscribe
 
     seconds = 3 if quick else 10
     tmp = tempfile.mkdtemp(prefix="panel-bench-wrk-")

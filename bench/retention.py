@@ -28,8 +28,9 @@ from bench.common import Figure, fmt_time, ratio_figure, scratch_panel, timed
 from panel.auth.models import User
 from panel.domains.models import Domain
 from panel.extensions import db
-from plugins.privacy.models_export import SigninEvent
-from plugins.privacy.services import retention, visitor_logs
+from plugins.privacy.retention.models import SigninEvent
+from plugins.privacy.retention.services import schedule as retention
+from plugins.privacy.retention.services import visitor_logs
 
 INSERT_BATCH = 50_000
 

@@ -23,11 +23,11 @@ from typing import Any
 from flask import jsonify
 
 from bench.common import Figure, best_of, fmt_time, ratio_figure, scratch_panel
+from panel.accounts.services import create_subscriber
 from panel.auth.passwords import hash_password
 from panel.domains.models import CONTACT_FIELDS, CONTACT_ROLES, Domain, DomainContact
 from panel.extensions import db
-from panel.people import create_subscriber
-from plugins.privacy.services.whois_server import Settings, WhoisServer
+from plugins.privacy.whois.services.server import Settings, WhoisServer
 
 WHOIS_PORT, ECHO_PORT = 12043, 12044
 CLIENTS = 50

@@ -1,5 +1,5 @@
-"""A hosting control panel whose privacy promises are kept in software."""
+"""A hosting control panel whose privacy promises are kept in software.
 
-from panel.app import create_app
-
-__all__ = ["create_app"]
+The app is built by ``panel.app.create_app``; ``panel.wsgi`` serves it and ``panel.cli`` is the
+`panel` command.
+"""

@@ -9,25 +9,29 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
-from flask import Flask, current_app, g, render_template, request
+from flask import Flask, g, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from jinja2 import ChoiceLoader, FileSystemLoader
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import configure_mappers
 from werkzeug.exceptions import HTTPException
 
 from panel import config as config_mod
-from panel.crypto.errors import KeyringError, SealedValueError
+from panel import (
+    models,  # noqa: F401 - every core table: metadata and the sealed fields rotation finds
+    paths,
+)
+from panel.crypto.errors import SealedValueError
 from panel.crypto.keyring import KeyringHolder
 from panel.extensions import csrf, db, limiter, login_manager
+from panel.navigation_menu import banners, menu
 from panel.plugins import PluginHost
+from panel.ready import NotReady, ensure_ready
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-
-
-class NotReady(RuntimeError):
-    """The database is not usable yet; the message says what to run."""
 
 
 def create_app(config: dict[str, Any] | None = None, *, check_database: bool = False) -> Flask:
@@ -38,6 +42,7 @@ def create_app(config: dict[str, Any] | None = None, *, check_database: bool = F
     settings = config_mod.load(Path(app.instance_path), config)
     config_mod.check(settings)
     app.config.update(settings)
+    app.jinja_loader = theme_loader(Path(app.instance_path))
     _harden(app)
 
     db.init_app(app)
@@ -51,6 +56,7 @@ def create_app(config: dict[str, Any] | None = None, *, check_database: bool = F
                                                     config_mod.master_key(settings))
     host = PluginHost(app.config["PLUGINS"])
     app.extensions["panel.plugins"] = host
+    configure_mappers()  # every model is imported now: a mapping mistake fails here, at start-up
     # Our request hooks first: readiness is checked, and the raw form read, before CSRF, the
     # limiter or any blueprint's hooks touch the request.
     _install_request_hooks(app)
@@ -66,6 +72,14 @@ def create_app(config: dict[str, Any] | None = None, *, check_database: bool = F
         with app.app_context():
             ensure_ready()
     return app
+
+
+def theme_loader(instance: Path) -> ChoiceLoader:
+    """Pages are looked up in ``instance/templates/`` first (an operator's own theme, as a WHMCS
+    custom theme is), then in the panel's ``templates/``; Flask then asks each plugin's
+    blueprints. A file under ``instance/templates/`` with a page's relative path replaces that
+    page, a plugin's included."""
+    return ChoiceLoader([FileSystemLoader(instance / "templates"), FileSystemLoader(paths.TEMPLATES)])
 
 
 def _harden(app: Flask) -> None:
@@ -91,24 +105,6 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # because every staff page view commits its trail entry (measured in bench/audit.py).
     cur.execute("PRAGMA journal_mode=WAL")
     cur.close()
-
-
-def ensure_ready() -> None:
-    """Raise NotReady unless the schema is current and the master key opens the key ring."""
-    if current_app.extensions.get("panel.ready"):
-        return
-    from panel import migrate
-
-    try:
-        if not migrate.is_current(current_app):
-            raise NotReady("the database schema is out of date: run `panel db upgrade`")
-        current_app.extensions["panel.keyring"].get(refresh=True)
-    except KeyringError as exc:
-        raise NotReady(str(exc)) from None
-    except OperationalError as exc:
-        current_app.logger.error("database unreachable: %s", exc.orig)  # details for the log only
-        raise NotReady("the database cannot be reached; the error was logged") from None
-    current_app.extensions["panel.ready"] = True
 
 
 def _undecodable_fields() -> set[str]:
@@ -163,8 +159,6 @@ def _install_request_hooks(app: Flask) -> None:
 
     @app.context_processor
     def _layout() -> dict[str, Any]:
-        from panel.navigation_menu import banners, menu
-
         return {"nav": menu(), "banners": banners()}
 
 

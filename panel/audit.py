@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from flask import g, has_request_context, request
 
-from panel.plugins import hook
+from panel.hooks import hook
 
 if TYPE_CHECKING:
     from panel.auth.models import User

@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 
 from flask.cli import with_appcontext
 
+from panel.ready import ensure_ready
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -16,8 +18,6 @@ def needs_database(command: F) -> F:
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from panel.app import ensure_ready
-
         ensure_ready()
         return command(*args, **kwargs)
 

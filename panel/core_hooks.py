@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flask import Blueprint
 
+from panel import paths
+from panel.admin.views import bp as admin
+from panel.auth.views import bp as auth
+from panel.client.views import bp as client
+from panel.commands import core_commands
+from panel.domains.registrar import own_registry_set_privacy
 from panel.hookspecs import hookimpl
 from panel.jobs import Job
+from panel.keys.cli import reencrypt_job
+from panel.mail.outbox import deliver_due
+from panel.mail.views import bp as mail
 from panel.navigation import NavItem
+from panel.public import bp as public
+from panel.reseller.views import bp as reseller
+from panel.reseller.views import branding_bp, invite_bp
 
 if TYPE_CHECKING:
     import click
@@ -21,35 +32,21 @@ if TYPE_CHECKING:
 
 @hookimpl
 def panel_blueprints() -> list[Blueprint]:
-    from panel.admin.views import bp as admin
-    from panel.auth.views import bp as auth
-    from panel.branding import bp as branding
-    from panel.client.views import bp as client
-    from panel.mail.views import bp as mail
-    from panel.public import bp as public
-    from panel.reseller.invite import bp as reseller_invite
-    from panel.reseller.views import bp as reseller
-
-    return [public, auth, client, reseller, admin, mail, branding, reseller_invite]
+    return [public, auth, client, reseller, admin, mail, branding_bp, invite_bp]
 
 
 @hookimpl
 def panel_migration_dirs() -> list[str]:
-    return [str(Path(__file__).resolve().parent / "migrations" / "versions")]
+    return [str(paths.MIGRATIONS / "versions")]
 
 
 @hookimpl
 def panel_cli_commands() -> list[click.Command]:
-    from panel.cli import core_commands
-
     return core_commands()
 
 
 @hookimpl
 def panel_jobs() -> list[Job]:
-    from panel.crypto.cli import reencrypt_job
-    from panel.mail.outbox import deliver_due
-
     return [Job("mail.send", timedelta(minutes=1), deliver_due),
             Job("crypto.reencrypt", timedelta(minutes=5), reencrypt_job)]
 
@@ -74,6 +71,4 @@ def panel_nav_items(area: str, user: User) -> list[NavItem]:
 @hookimpl
 def panel_registrar_set_privacy(domain: Domain, enabled: bool) -> None:
     """The panel's own registry publishes what is stored; it only refuses frozen domains."""
-    from panel.domains.registrar import own_registry_set_privacy
-
     own_registry_set_privacy(domain, enabled)

@@ -14,6 +14,7 @@ import click
 from sqlalchemy import select
 
 from panel.accounts.models import Account
+from panel.accounts.services import create_subscriber
 from panel.auth.models import ADMIN, RESELLER, STAFF, SUBSCRIBER, User
 from panel.auth.passwords import hash_password, verify
 from panel.auth.totp import new_secret
@@ -21,7 +22,7 @@ from panel.billing.models import Invoice, PaymentMethod, Service
 from panel.db_types import today
 from panel.domains.models import CONTACT_ROLES, Domain, DomainContact
 from panel.extensions import db
-from panel.people import create_subscriber
+from panel.reseller.models import ResellerBrand
 
 DEFAULT_PASSWORD = "demo-password"
 CLIENTS = 30
@@ -127,8 +128,6 @@ def _billing(account: Account, n: int, rnd: random.Random) -> None:
 
 def _brand(reseller: User | None) -> None:
     """reseller1's customers see its white label, so the demo shows what resellers can do."""
-    from panel.reseller.models import ResellerBrand
-
     if reseller is None or db.session.execute(select(ResellerBrand.id).where(
             ResellerBrand.reseller_id == reseller.id)).first():
         return

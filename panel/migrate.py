@@ -7,7 +7,6 @@ Our own few lines instead of Flask-Migrate, because the revision folders come fr
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
@@ -16,15 +15,14 @@ from alembic.script import ScriptDirectory
 from flask import Flask
 
 from panel.extensions import db
-
-HERE = Path(__file__).resolve().parent / "migrations"
+from panel.paths import MIGRATIONS
 
 
 def alembic_config(app: Flask) -> Config:
     cfg = Config()
-    cfg.set_main_option("script_location", str(HERE))
+    cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("path_separator", "os")
-    dirs = [str(HERE / "versions"), *app.extensions["panel.plugins"].migration_dirs()]
+    dirs = [str(MIGRATIONS / "versions"), *app.extensions["panel.plugins"].migration_dirs()]
     cfg.set_main_option("version_locations", os.pathsep.join(dict.fromkeys(dirs)))
     cfg.attributes["app"] = app
     return cfg

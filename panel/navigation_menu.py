@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import request, url_for
 from flask_login import current_user
 
+from panel.hooks import hook
 from panel.navigation import Banner, NavItem
-from panel.plugins import hook
 
 AREAS = {"client": "client", "reseller": "reseller", "admin": "admin", "admin_mail": "admin"}
 HOME = {"subscriber": "client", "reseller": "reseller", "staff": "admin", "admin": "admin"}

@@ -1,7 +1,8 @@
 """The plugin host: entry-point discovery, the PANEL_PLUGINS allow-list and activation state.
 
 Kept in ``app.extensions["panel.plugins"]``, never a module global, so two apps in one process
-(tests, a CLI next to a server) each have their own.
+(tests, a CLI next to a server) each have their own. Code below the host reaches it through
+``panel.hooks``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from types import ModuleType
 from typing import Any
 
 import pluggy
-from flask import Flask, current_app, g, has_request_context
+from flask import Flask, g, has_request_context
 from sqlalchemy import select
 
 from panel import core_hooks, hookspecs
@@ -101,12 +102,3 @@ class PluginHost:
 
     def migration_dirs(self) -> list[str]:
         return [d for dirs in self.pm.hook.panel_migration_dirs() for d in dirs]
-
-
-def current_host() -> PluginHost:
-    return current_app.extensions["panel.plugins"]
-
-
-def hook() -> Any:
-    """The hook caller honouring activation: ``hook().panel_account_created(...)``."""
-    return current_host().hook

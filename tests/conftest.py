@@ -31,8 +31,9 @@ from panel.extensions import db
 from tests.factories import DEFAULT_PASSWORD, Factories
 from tests.pg import PostgresServer
 
-# Browser fixtures (live_server, browser, new_context, page), registered once for the whole run.
-pytest_plugins = ["tests.browser_fixtures"]
+# Browser fixtures (live_server, browser, new_context, page) and the two resellers, registered
+# once for the whole run.
+pytest_plugins = ["tests.browser_fixtures", "tests.reseller_fixtures"]
 
 TEST_SECRET_KEY = "test-secret-key-0123456789abcdef"
 TEST_MASTER_KEY = base64.urlsafe_b64encode(hashlib.sha256(b"panel test master").digest()).decode()

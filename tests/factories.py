@@ -10,12 +10,12 @@ from typing import Any
 import pyotp
 
 from panel.accounts.models import Account
+from panel.accounts.services import create_subscriber
 from panel.auth.models import RESELLER, User
 from panel.auth.passwords import hash_password
 from panel.billing.models import Invoice, PaymentMethod, Service
 from panel.domains.models import CONTACT_ROLES, Domain, DomainContact
 from panel.extensions import db
-from panel.people import create_subscriber
 
 DEFAULT_PASSWORD = "correct horse battery"
 _seq = itertools.count(1)

@@ -18,8 +18,8 @@ from panel.auth.passwords import hash_password
 from panel.billing.models import Invoice, PaymentMethod, Service
 from panel.domains.models import Domain, DomainContact
 from panel.extensions import db
+from panel.hooks import hook
 from panel.mail.models import QUEUED, OutboxMessage
-from panel.plugins import hook
 
 TOMBSTONE = "[erased]"
 

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from panel.auth.models import User
 from panel.crypto import Sealed, normalise, sealed_column
 from panel.db_types import UTCDateTime, created_at, uuid_pk
 from panel.extensions import db
-
-if TYPE_CHECKING:
-    from panel.auth.models import User
-    from panel.billing.models import Invoice, PaymentMethod, Service
-    from panel.domains.models import Domain
 
 ACTIVE, SUSPENDED, CLOSED = "active", "suspended", "closed"
 
@@ -66,12 +61,14 @@ class Account(db.Model):
     reseller: Mapped[User | None] = relationship(foreign_keys=[reseller_id])
     user: Mapped[User | None] = relationship(
         primaryjoin="User.account_id == Account.id", viewonly=True, uselist=False)
-    domains: Mapped[list[Domain]] = relationship(back_populates="account", order_by="Domain.name")
-    services: Mapped[list[Service]] = relationship(back_populates="account")
-    invoices: Mapped[list[Invoice]] = relationship(back_populates="account",
-                                                   order_by="Invoice.issued_on.desc()")
-    payment_methods: Mapped[list[PaymentMethod]] = relationship(back_populates="account")
+    # ``domains``, ``services``, ``invoices`` and ``payment_methods`` are declared (as backrefs)
+    # by the models that build on this one, so this module imports none of them.
 
     @property
     def name(self) -> str:
         return " ".join(p for p in (self.first_name, self.last_name) if p)
+
+
+# The login's link to its account, declared here (below both classes) so that auth.models, which
+# this module builds on, needs nothing from it.
+User.account = relationship(Account, foreign_keys=[User.account_id])

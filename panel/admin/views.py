@@ -9,15 +9,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from sqlalchemy import false, select
 
-from panel import audit
+from panel import audit, hooks
 from panel.accounts.models import Account
-from panel.accounts.views_common import customer_page, customer_rows
+from panel.accounts.views import customer_page, customer_rows
 from panel.audit import AuditEvent
 from panel.auth.access import role_required
 from panel.auth.models import ADMIN, STAFF, User
 from panel.domains.models import Domain
 from panel.extensions import db
-from panel.plugins import current_host
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -58,7 +57,7 @@ def customer(account_id: str) -> Any:
 def plugins() -> Any:
     if current_user.role != ADMIN:
         abort(404)
-    host = current_host()
+    host = hooks.host()
     if request.method == "POST":
         name = request.form.get("name", "")
         if name not in host.modules:

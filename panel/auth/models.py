@@ -5,18 +5,14 @@ from __future__ import annotations
 import secrets
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from panel.crypto import Sealed, normalise, sealed_column
 from panel.db_types import UTCDateTime, created_at, uuid_pk
 from panel.extensions import db
-
-if TYPE_CHECKING:
-    from panel.accounts.models import Account
 
 SUBSCRIBER, RESELLER, STAFF, ADMIN = "subscriber", "reseller", "staff", "admin"
 ROLES = (SUBSCRIBER, RESELLER, STAFF, ADMIN)
@@ -50,8 +46,8 @@ class User(UserMixin, db.Model):
         ForeignKey("account.id", ondelete="SET NULL", use_alter=True), unique=True)
     created_at: Mapped[datetime] = created_at()
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    account: Mapped[Account | None] = relationship(foreign_keys=[account_id])
+    # ``account`` (the subscriber's own account) is declared by panel.accounts.models, which
+    # builds on this module: the dependency points one way.
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_token}"

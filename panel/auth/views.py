@@ -21,7 +21,7 @@ from panel.auth.passwords import verify as check_password
 from panel.crypto import normalise
 from panel.db_types import utcnow
 from panel.extensions import db, limiter
-from panel.plugins import hook
+from panel.hooks import hook
 from panel.urls import local_target
 
 bp = Blueprint("auth", __name__)

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
+from panel.accounts.models import Account
 from panel.crypto import Sealed, sealed_column
 from panel.db_types import created_at, uuid_pk
 from panel.extensions import db
-
-if TYPE_CHECKING:
-    from panel.accounts.models import Account
 
 
 class Service(db.Model):
@@ -30,7 +27,7 @@ class Service(db.Model):
     price_cents: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = created_at()
 
-    account: Mapped[Account] = relationship(back_populates="services")
+    account: Mapped[Account] = relationship(backref=backref("services"))
 
 
 class Invoice(db.Model):
@@ -55,7 +52,8 @@ class Invoice(db.Model):
     billing_tax_id = Sealed()
     created_at: Mapped[datetime] = created_at()
 
-    account: Mapped[Account] = relationship(back_populates="invoices")
+    account: Mapped[Account] = relationship(
+        backref=backref("invoices", order_by="Invoice.issued_on.desc()"))
 
     @property
     def total(self) -> str:
@@ -82,7 +80,7 @@ class PaymentMethod(db.Model):
     exp_year: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = created_at()
 
-    account: Mapped[Account] = relationship(back_populates="payment_methods")
+    account: Mapped[Account] = relationship(backref=backref("payment_methods"))
 
     @property
     def masked(self) -> str:

@@ -10,7 +10,7 @@ from sqlalchemy import func
 
 from panel.accounts.forms import ContactForm
 from panel.accounts.models import CONTACT_FIELDS, Account
-from panel.accounts.service import profile_as_contact, update_account, update_domain_contact
+from panel.accounts.services import profile_as_contact, update_account, update_domain_contact
 from panel.auth.access import role_required
 from panel.auth.models import SUBSCRIBER
 from panel.billing.models import Invoice, PaymentMethod, Service
@@ -18,7 +18,7 @@ from panel.domains.forms import DomainContactForm
 from panel.domains.models import CONTACT_FIELDS as DOMAIN_CONTACT_FIELDS
 from panel.domains.models import CONTACT_ROLES, Domain
 from panel.extensions import db
-from panel.plugins import hook
+from panel.hooks import hook
 from panel.tenancy import get_or_404, own_account, scoped
 
 bp = Blueprint("client", __name__, url_prefix="/client")

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, Date, ForeignKey, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
+from panel.accounts.models import Account
 from panel.crypto import Sealed, normalise, sealed_column
 from panel.db_types import UTCDateTime, created_at, uuid_pk
 from panel.extensions import db
-
-if TYPE_CHECKING:
-    from panel.accounts.models import Account
 
 CONTACT_ROLES = ("registrant", "admin", "tech", "billing")
 CONTACT_FIELDS = ("name", "organization", "email", "phone", "street", "city", "state",
@@ -49,7 +46,8 @@ class Domain(db.Model):
     registrar: Mapped[str | None] = mapped_column(String(120))
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    account: Mapped[Account] = relationship(back_populates="domains")
+    account: Mapped[Account] = relationship(
+        backref=backref("domains", order_by="Domain.name"))
     contacts: Mapped[list[DomainContact]] = relationship(
         back_populates="domain", cascade="all, delete-orphan")
 

@@ -18,7 +18,7 @@ from email.parser import BytesParser
 from pathlib import Path
 
 from panel.extensions import db
-from panel.plugins import hook
+from panel.hooks import hook
 
 MAX_MESSAGE_BYTES = 256 * 1024
 

@@ -31,6 +31,7 @@ from sqlalchemy import func, select, update
 
 from panel.db_types import utcnow
 from panel.extensions import db
+from panel.hooks import hook
 from panel.mail.models import (
     FAILED,
     QUEUED,
@@ -40,7 +41,6 @@ from panel.mail.models import (
     TRANSACTIONAL_CATEGORIES,
     OutboxMessage,
 )
-from panel.plugins import hook
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_SUBJECT_CHARS = 255

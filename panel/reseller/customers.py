@@ -19,15 +19,15 @@ from sqlalchemy import case, func, select
 
 from panel import audit
 from panel.accounts.models import ACTIVE, SUSPENDED, Account
+from panel.accounts.services import create_subscriber
 from panel.audit import AuditEvent
 from panel.auth.models import RESELLER, User, new_session_token
 from panel.auth.passwords import hash_password
-from panel.branding import mail_branding
 from panel.domains.models import Domain
 from panel.extensions import db
+from panel.hooks import hook
 from panel.mail.outbox import queue
-from panel.people import create_subscriber
-from panel.plugins import hook
+from panel.reseller.branding import mail_branding
 from panel.tenancy import account_filter
 from panel.urls import external_url
 
@@ -175,3 +175,16 @@ def set_suspended(reseller: User, account: Account, suspended: bool) -> None:
                             actor=reseller, account_id=account.id, object="customer account",
                             fields=["status"]))
     db.session.commit()
+
+
+def reseller_active(reseller_user_id: object) -> bool:
+    """Is this user a reseller in good standing? A suspended reseller's own marketing stops and
+    the house answers its customers' requests meanwhile; its customers keep their accounts,
+    data and requests (P27)."""
+    try:
+        user_id = reseller_user_id if isinstance(reseller_user_id, uuid.UUID) else uuid.UUID(
+            str(reseller_user_id))
+    except ValueError:
+        return False
+    reseller = db.session.get(User, user_id)
+    return reseller is not None and reseller.role == RESELLER and bool(reseller.active)

@@ -1,16 +1,42 @@
-"""The reseller's dashboard under /reseller/: its own customers, nobody else's."""
+"""The reseller's area under /reseller/ (its own customers, nobody else's), the invitation a
+customer accepts, and the white label's logo and colours."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template
-from flask_login import current_user
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, logout_user
+from werkzeug.routing import BuildError
 
+from panel import audit
+from panel.accounts.forms import ContactForm
+from panel.accounts.models import CLOSED, CONTACT_FIELDS, Account
+from panel.accounts.services import update_account, update_domain_contact
+from panel.audit import AuditEvent
 from panel.auth.access import role_required
 from panel.auth.models import RESELLER
+from panel.domains.forms import DomainContactForm
+from panel.domains.models import CONTACT_FIELDS as DOMAIN_CONTACT_FIELDS
+from panel.domains.models import CONTACT_ROLES, Domain
+from panel.extensions import db, limiter
+from panel.hooks import hook
+from panel.reseller import branding, customers
+from panel.reseller.forms import BrandForm, InvitePasswordForm, NewCustomerForm
+from panel.tenancy import get_or_404
 
 bp = Blueprint("reseller", __name__, url_prefix="/reseller")
+invite_bp = Blueprint("reseller_invite", __name__)
+branding_bp = Blueprint("branding", __name__, url_prefix="/brand")
 
 
 @bp.before_request
@@ -21,17 +47,206 @@ def _resellers_only() -> None:
 
 @bp.route("/")
 def dashboard() -> Any:
-    from panel.reseller.customers import rows
-
-    found, columns = rows(current_user)
+    found, columns = customers.rows(current_user)
     return render_template("reseller/dashboard.html", rows=found, columns=columns)
+
+
+LOGO_READ_LIMIT = branding.LOGO_MAX_BYTES + 1
+
+
+def _viewed(account: Account, what: str) -> None:
+    audit.record(AuditEvent("account.view", actor=current_user, account_id=account.id,
+                            object=what))
+    db.session.commit()
+
+
+def privacy_toggle_url(domain: Domain) -> str:
+    """Where the WHOIS privacy switch posts (the domains feature's route)."""
+    try:  # the privacy plugin's WHOIS feature owns the switch
+        return url_for("privacy_whois_reseller.set_privacy", domain_id=domain.id)
+    except BuildError:  # plugin off: the route does not exist, and the form says so by 404
+        return f"/reseller/domains/{domain.id}/privacy"
 
 
 @bp.route("/customers/<account_id>", methods=["GET", "POST"])
 def customer(account_id: str) -> Any:
-    from panel.reseller.pages import customer_detail
+    account = get_or_404(current_user, Account, account_id)
+    form = ContactForm(data={f: getattr(account, f) or "" for f in CONTACT_FIELDS})
+    status = 200
+    if request.method == "POST":
+        form = ContactForm()  # contact fields only: an injected reseller_id is never read
+        if account.status == CLOSED:  # erased or awaiting erasure: nothing may be written back
+            flash("This customer's account is closed; its data can no longer be changed. "
+                  "Nothing was saved.")
+        elif form.validate():
+            changed = update_account(account, form.data, current_user)
+            flash(f"Saved: {', '.join(f.replace('_', ' ') for f in changed)}." if changed
+                  else "Nothing changed.")
+            return redirect(url_for("reseller.customer", account_id=account.id))
+        status = 400
+    sections = [s for group in hook().panel_reseller_customer_sections(
+        reseller=current_user, account=account) for s in group or ()]
+    _viewed(account, "customer page")
+    return render_template("reseller/customer.html", account=account, form=form,
+                           login=account.user, sections=sections,
+                           toggle_url=privacy_toggle_url), status
 
-    return customer_detail(account_id)
+
+@bp.route("/add-customer", methods=["GET", "POST"])
+def new_customer() -> Any:
+    form = NewCustomerForm()
+    if form.validate_on_submit():
+        try:
+            user = customers.create(current_user, email=form.email.data,
+                                    first_name=form.first_name.data,
+                                    last_name=form.last_name.data, phone=form.phone.data,
+                                    invite=form.invite.data)
+        except customers.CustomerError as exc:
+            db.session.rollback()
+            form.email.errors = [str(exc)]
+        else:
+            flash("Customer created." + (" The invitation is on its way." if form.invite.data
+                                         else ""))
+            return redirect(url_for("reseller.customer", account_id=user.account_id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("reseller/customer_new.html", form=form), status
 
 
-from panel.reseller import pages  # noqa: E402,F401 - its routes join this blueprint
+@bp.route("/customers/<account_id>/invite", methods=["POST"])
+def invite(account_id: str) -> Any:
+    account = get_or_404(current_user, Account, account_id)
+    if account.user is None or not account.user.active:
+        flash("A suspended or erased customer cannot be invited.")
+    else:
+        try:
+            customers.send_invitation(current_user, account.user)
+            db.session.commit()
+            flash("Invitation sent.")
+        except customers.CustomerError as exc:
+            flash(str(exc))
+    return redirect(url_for("reseller.customer", account_id=account.id))
+
+
+@bp.route("/customers/<account_id>/suspend", methods=["POST"])
+def suspend(account_id: str) -> Any:
+    account = get_or_404(current_user, Account, account_id)
+    wanted = request.form.get("suspend") == "1"
+    try:
+        customers.set_suspended(current_user, account, wanted)
+        flash("Customer suspended: they cannot sign in." if wanted else "Customer reinstated.")
+    except customers.CustomerError as exc:
+        flash(str(exc))
+    return redirect(url_for("reseller.customer", account_id=account.id))
+
+
+@bp.route("/domains/<domain_id>")
+def domain(domain_id: str) -> Any:
+    row = get_or_404(current_user, Domain, domain_id)
+    _viewed(row.account, f"domain {row.name} contacts")
+    return render_template("reseller/domain.html", domain=row, roles=CONTACT_ROLES,
+                           toggle_url=privacy_toggle_url(row))
+
+
+@bp.route("/domains/<domain_id>/contacts/<role>", methods=["GET", "POST"])
+def domain_contact(domain_id: str, role: str) -> Any:
+    row = get_or_404(current_user, Domain, domain_id)
+    if role not in CONTACT_ROLES:
+        abort(404)
+    if request.method == "POST":
+        form = DomainContactForm()
+        if form.validate():
+            changed = update_domain_contact(row, role, form.data, current_user)
+            flash(f"{role.title()} contact saved." if changed else "Nothing changed.")
+            return redirect(url_for("reseller.domain", domain_id=row.id))
+        return render_template("reseller/domain_contact.html", domain=row, role=role,
+                               form=form), 400
+    contact = row.contact(role)
+    data = {f: getattr(contact, f) or "" for f in DOMAIN_CONTACT_FIELDS} if contact else {}
+    _viewed(row.account, f"domain {row.name} {role} contact")
+    return render_template("reseller/domain_contact.html", domain=row, role=role,
+                           form=DomainContactForm(data=data))
+
+
+@bp.route("/branding", methods=["GET", "POST"])
+def brand_settings() -> Any:
+    """White label: what the reseller's customers see in the panel and in its mail."""
+    row = branding.settings(current_user.id)
+    form = BrandForm(obj=row) if request.method == "GET" else BrandForm()
+    status = 200
+    if request.method == "POST":
+        upload = request.files.get("logo")
+        data = upload.read(LOGO_READ_LIMIT) if upload and upload.filename else b""
+        if form.validate():
+            try:
+                changed = branding.save(
+                    current_user, name=form.name.data or "", colour=form.colour.data,
+                    support_email=form.support_email.data, privacy_url=form.privacy_url.data,
+                    logo=data or None, remove_logo=form.remove_logo.data)
+            except branding.BrandError as exc:
+                db.session.rollback()
+                form.form_errors.append(str(exc))
+            else:
+                flash(f"Saved: {', '.join(c.replace('_', ' ') for c in changed)}." if changed
+                      else "Nothing changed.")
+                return redirect(url_for("reseller.brand_settings"))
+        status = 400
+    return render_template("reseller/branding.html", form=form, row=row,
+                           brand=branding.brand_of(current_user.id)), status
+
+
+# --- the invitation a reseller's customer accepts ----------------------------------------
+
+
+@invite_bp.route("/invite/<token>", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def accept(token: str) -> Any:
+    """A signed, expiring token that stops working once a password is set (404 otherwise,
+    like any address that leads nowhere)."""
+    user = customers.user_for_invitation(token)
+    if user is None:
+        return render_template("error.html", code=404, title="Not found",
+                               message="This invitation link is not valid: it may have been "
+                                       "used already or have expired. Ask your provider for "
+                                       "a new one."), 404
+    form = InvitePasswordForm()
+    if form.validate_on_submit():
+        customers.accept_invitation(user, form.new.data)
+        logout_user()
+        flash("Your password is set. Sign in with your email address and new password.")
+        return redirect(url_for("auth.login"))
+    return render_template("reseller/invite.html", form=form, email=user.email), (
+        400 if form.is_submitted() else 200)
+
+
+# --- serving ----------------------------------------------------------------------------------
+
+
+@branding_bp.route("/logo.png")
+def logo() -> Any:
+    """The signed-in person's brand logo: PNG the panel wrote, never sniffed as anything else."""
+    brand = branding.brand_for(current_user)
+    row = branding.settings(brand.reseller_id) if brand else None
+    if row is None or not row.logo:
+        abort(404)
+    etag = row.logo_sha256 or ""
+    if etag and etag in request.if_none_match:
+        return Response(status=304, headers={"ETag": f'"{etag}"'})
+    return Response(row.logo, mimetype="image/png", headers={
+        "X-Content-Type-Options": "nosniff", "Content-Disposition": "inline; filename=logo.png",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+        "Cache-Control": "private, max-age=300", "ETag": f'"{etag}"'})
+
+
+@branding_bp.route("/theme.css")
+def theme() -> Any:
+    """The brand colour as a style sheet (the CSP allows no inline styles); the colour was
+    checked against #rrggbb when it was saved, and again here."""
+    brand = branding.brand_for(current_user)
+    colour = brand.colour if brand else None
+    if not colour or not branding.COLOUR.fullmatch(colour):
+        abort(404)
+    css = (f":root {{ --accent:{colour}; --brand:{colour}; }}\n"
+           f".top {{ border-top:4px solid {colour}; }}\n.brand {{ color:{colour}; }}\n")
+    return Response(css, mimetype="text/css", headers={
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=300"})
+branding_bp.app_context_processor(branding.context)

@@ -114,11 +114,10 @@ class Victim:
     """Reseller One's customer Carla, with one of everything; the secrets must never show."""
 
     def __init__(self, factories: Any) -> None:
-        from plugins.privacy.models import ACTIVE, AccessSession, SupportCredential
-        from plugins.privacy.models_export import READY, DataExport
-        from plugins.privacy.models_requests import IdentityDocument
-        from plugins.privacy.services import requests as requests_service
-        from plugins.privacy.services import reseller_requests
+        from plugins.privacy.access.models import ACTIVE, AccessSession, SupportCredential
+        from plugins.privacy.center.models import READY, DataExport, IdentityDocument
+        from plugins.privacy.center.services import requests as requests_service
+        from plugins.privacy.reseller.services import requests as reseller_requests
 
         self.reseller = factories.reseller(name="Victim Reseller")
         user = factories.subscriber(first_name="Carlotta", last_name="Victimson",

@@ -7,10 +7,10 @@ from datetime import timedelta
 import click
 from flask import Blueprint
 
+from panel.hooks import hook
 from panel.hookspecs import hookimpl
 from panel.jobs import Job
-from panel.plugins import hook
-from plugins.privacy.models import AuditEntry
+from plugins.privacy.access.models import AuditEntry
 from tests.conftest import login, post_form
 
 

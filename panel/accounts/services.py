@@ -1,0 +1,95 @@
+"""Creating subscribers and changing account and domain-contact data, in one place for every
+kind of editor: sign-up, resellers, staff, the command line and the demo agree."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import func, select
+
+from panel import audit
+from panel.accounts.models import CONTACT_FIELDS, Account
+from panel.audit import AuditEvent
+from panel.auth.models import SUBSCRIBER, User
+from panel.auth.passwords import hash_password
+from panel.domains.models import CONTACT_FIELDS as DOMAIN_CONTACT_FIELDS
+from panel.domains.models import Domain, DomainContact
+from panel.extensions import db
+from panel.hooks import hook
+
+
+def assign(target: object, data: Mapping[str, Any], fields: Iterable[str], prefix: str = "") -> list[str]:
+    """Set the fields whose value changed (empty strings become None); return their names."""
+    changed = []
+    for name in fields:
+        value = data.get(name)
+        value = value if value not in ("", None) else None
+        if getattr(target, name) != value:
+            setattr(target, name, value)
+            changed.append(prefix + name)
+    return changed
+
+
+def _changed(account: Account, actor: User | None, fields: list[str], action: str,
+             what: str) -> None:
+    """Tell listeners and the trail, inside the transaction that makes the change."""
+    hook().panel_account_updated(account=account, actor=actor, fields=fields)
+    audit.record(AuditEvent(action, actor=actor, account_id=account.id, object=what,
+                            fields=fields))
+
+
+def update_account(account: Account, data: Mapping[str, Any], actor: User | None) -> list[str]:
+    changed = assign(account, data, CONTACT_FIELDS)
+    if changed:
+        _changed(account, actor, changed, "account.update", f"account {account.number}")
+    db.session.commit()
+    return changed
+
+
+def update_domain_contact(domain: Domain, role: str, data: Mapping[str, Any],
+                          actor: User | None) -> list[str]:
+    contact = domain.contact(role)
+    if contact is None:
+        contact = DomainContact(role=role)
+        domain.contacts.append(contact)
+    changed = assign(contact, data, DOMAIN_CONTACT_FIELDS)
+    if changed:
+        _changed(domain.account, actor, changed, "domain_contact.update",
+                 f"domain {domain.name} {role} contact")
+    db.session.commit()
+    return changed
+
+
+def profile_as_contact(account: Account) -> dict[str, str | None]:
+    """The profile in the shape of a domain contact, for "copy my profile into this contact"."""
+    street = ", ".join(p for p in (account.address1, account.address2) if p) or None
+    email = account.user.email if account.user else None
+    return {"name": account.name or None, "organization": account.company, "email": email,
+            "phone": account.phone, "street": street, "city": account.city,
+            "state": account.state, "postcode": account.postcode, "country": account.country}
+
+
+def next_account_number() -> int:
+    return (db.session.execute(select(func.max(Account.number))).scalar() or 1000) + 1
+
+
+def create_subscriber(*, email: str, password: str | None, first_name: str, last_name: str,
+                      phone: str | None, actor: User | None, password_hash: str | None = None,
+                      reseller_id: uuid.UUID | None = None, commit: bool = True,
+                      **contact: str | None) -> User:
+    account = Account(id=uuid.uuid4(), number=next_account_number(), reseller_id=reseller_id,
+                      first_name=first_name or None, last_name=last_name or None, phone=phone,
+                      **contact)
+    user = User(role=SUBSCRIBER, email=email, display_name=f"{first_name} {last_name}".strip(),
+                password_hash=password_hash or hash_password(password or ""),
+                account_id=account.id)
+    db.session.add(account)
+    db.session.flush()  # account and user reference each other: the account row goes first
+    db.session.add(user)
+    db.session.flush()
+    hook().panel_account_created(account=account, actor=actor)
+    if commit:
+        db.session.commit()
+    return user

@@ -1,0 +1,63 @@
+"""Customer lists and pages shared by the reseller and admin areas (each passes its scope)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from panel import audit
+from panel.accounts import masking
+from panel.accounts.forms import ContactForm
+from panel.accounts.models import CONTACT_FIELDS, Account
+from panel.accounts.services import update_account
+from panel.audit import AuditEvent
+from panel.auth.models import User
+from panel.domains.models import Domain
+from panel.extensions import db
+from panel.hooks import hook
+from panel.tenancy import accounts, get_or_404
+
+
+def customer_rows(extra: Any = None, limit: int = 200) -> list[dict[str, Any]]:
+    """Accounts in the viewer's scope, with domain counts, in one query."""
+    domains = (select(Domain.account_id, func.count().label("n"))
+               .group_by(Domain.account_id).subquery())
+    query = (accounts(current_user)
+             .options(selectinload(Account.user))  # one query for every row's login
+             .add_columns(func.coalesce(domains.c.n, 0))
+             .outerjoin(domains, domains.c.account_id == Account.id)
+             .order_by(Account.number).limit(limit))
+    if extra is not None:
+        query = query.where(extra)
+    staff = current_user.is_staff
+    return [{"account": a, "domains": n,
+             # staff pick an account by client id and a masked email; names need a session
+             "label": masking.email(a.user.email if a.user else None) if staff else (a.name or "—")}
+            for a, n in db.session.execute(query).all()]
+
+
+def customer_page(template: str, account_id: str, endpoint: str) -> Any:
+    """A customer's data, for a reseller (its own) or staff (as the access hook allows)."""
+    account = get_or_404(current_user, Account, account_id)
+    gate = hook().panel_account_access(viewer=current_user, account=account, purpose="view")
+    if gate is not None:
+        return gate
+    form = ContactForm(data={f: getattr(account, f) or "" for f in CONTACT_FIELDS})
+    status = 200
+    if request.method == "POST":
+        form = ContactForm()
+        if form.validate():
+            changed = update_account(account, form.data, current_user)
+            flash(f"Saved: {', '.join(changed)}." if changed else "Nothing changed.")
+            return redirect(url_for(endpoint, account_id=account.id))
+        status = 400
+    login: User | None = account.user
+    # whatever the method, the page below shows the customer's data: it goes on the trail
+    audit.record(AuditEvent("account.view", actor=current_user, account_id=account.id,
+                            object="customer page"))
+    db.session.commit()
+    return render_template(template, account=account, form=form, login=login), status

@@ -1,0 +1,59 @@
+"""Forms of the privacy plugin."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from panel.validation import plain_text
+from plugins.privacy.access.models import CREDENTIAL_KINDS, REASONS
+from plugins.privacy.access.services.credentials import DEFAULT_DAYS, MAX_DAYS
+from plugins.privacy.access.services.sessions import DEFAULT_MINUTES, MAX_MINUTES
+
+
+class AccessRequestForm(FlaskForm):
+    reason = SelectField("Reason", choices=[SelectChoice("", "Choose a reason"),
+                                  *(SelectChoice(k, v) for k, v in REASONS.items())],
+                         validators=[DataRequired(message="Choose a reason.")])
+    ticket = StringField("Ticket or case reference", validators=[
+        Optional(), Length(max=64, message="A ticket reference has at most 64 characters."),
+        plain_text], filters=[lambda v: v.strip() if isinstance(v, str) else v])
+    note = TextAreaField("Note", validators=[
+        DataRequired(message="Say what you need to do."),
+        Length(max=1000, message="Keep the note under 1,000 characters."), plain_text])
+    minutes = IntegerField("Duration in minutes", default=DEFAULT_MINUTES, validators=[
+        DataRequired(message="Give a duration."),
+        NumberRange(min=5, max=MAX_MINUTES, message=f"Between 5 and {MAX_MINUTES} minutes.")])
+    break_glass = BooleanField("Break glass: open without the customer's approval "
+                               "(admins, legal or abuse only; the customer is told)")
+
+
+class AccessSettingsForm(FlaskForm):
+    require_approval = BooleanField("Require my approval before staff can open my account")
+    notify_access = BooleanField("Email me when staff open my account")
+
+
+class CredentialForm(FlaskForm):
+    kind = SelectField("Kind", choices=[SelectChoice(k, v) for k, v in CREDENTIAL_KINDS.items()])
+    label = StringField("Label", validators=[
+        DataRequired(message="Give it a name you will recognise."),
+        Length(max=80, message="At most 80 characters."), plain_text])
+    host = StringField("Host", validators=[
+        Optional(), Length(max=253, message="At most 253 characters."), plain_text])
+    username = StringField("Username", validators=[
+        Optional(), Length(max=128, message="At most 128 characters."), plain_text])
+    secret = PasswordField("Password or key", validators=[
+        DataRequired(message="The secret is required."),
+        Length(max=8192, message="At most 8,192 characters.")])
+    days = IntegerField("Delete it after (days)", default=DEFAULT_DAYS, validators=[
+        DataRequired(message="Say when to delete it."),
+        NumberRange(min=1, max=MAX_DAYS, message=f"Between 1 and {MAX_DAYS} days.")])

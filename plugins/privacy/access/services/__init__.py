@@ -1,0 +1,1 @@
+"""Access sessions, acting as the customer, credentials, the trail and its history."""

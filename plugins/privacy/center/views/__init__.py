@@ -1,0 +1,1 @@
+"""My data and exports, data requests, the policy and sign-up."""

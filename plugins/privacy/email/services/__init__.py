@@ -1,0 +1,1 @@
+"""Preferences and consent, unsubscribe links, campaigns, partners and mailto."""

@@ -1,0 +1,123 @@
+"""Signed links in mail (P14): they never expire, can be revoked, and change preferences only.
+
+A link carries the account, the mail's category and the account's link generation, signed
+with a key derived from SECRET_KEY. Nothing is stored per link, so a campaign to 100,000
+people writes no token rows; revoking bumps the generation, which kills every earlier link.
+Holding a link never signs anyone in: the views that take it show and change preferences
+and nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from email.utils import parseaddr
+from urllib.parse import quote
+
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from panel.accounts.models import CLOSED, Account
+from panel.db_types import utcnow
+from panel.extensions import db
+from panel.mail.models import TRANSACTIONAL_CATEGORIES
+from panel.urls import external_url
+from plugins.privacy.email.models import EmailLinkKey
+
+MAX_TOKEN_CHARS = 300
+SALT = "privacy.email-link.v1"
+MAILTO_PREFIX = "unsubscribe"
+
+
+class LinkError(ValueError):
+    """A link that cannot be used; ``kind`` is "invalid", "revoked" or "erased"."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class Link:
+    account: Account
+    category: str | None  # None: the preference centre as a whole
+
+
+def _serializer() -> URLSafeSerializer:
+    cache = current_app.extensions.setdefault("privacy.link_serializer", {})
+    key = current_app.config["SECRET_KEY"]
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = URLSafeSerializer(key, salt=SALT,
+                                               signer_kwargs={"digest_method": hashlib.sha256})
+    return found
+
+
+def generation(account_id: uuid.UUID) -> int:
+    row = db.session.get(EmailLinkKey, account_id)
+    return row.generation if row is not None else 0
+
+
+def make(account_id: uuid.UUID, category: str | None = None, gen: int | None = None) -> str:
+    """A link token for the account (and one category, for one-click unsubscribe)."""
+    gen = generation(account_id) if gen is None else gen
+    return str(_serializer().dumps([account_id.hex, category or "", gen]))
+
+
+def resolve(token: str) -> Link:
+    """The account and category a token names, or LinkError saying why not."""
+    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_CHARS:
+        raise LinkError("invalid")
+    try:
+        payload = _serializer().loads(token)
+        account_hex, category, gen = payload
+        account_id = uuid.UUID(hex=account_hex)
+        if not isinstance(category, str) or not isinstance(gen, int):
+            raise ValueError
+    except (BadSignature, ValueError, TypeError):
+        raise LinkError("invalid") from None
+    account = db.session.get(Account, account_id)
+    if account is None or account.status == CLOSED:
+        raise LinkError("erased")
+    if gen != generation(account_id):
+        raise LinkError("revoked")
+    return Link(account, category or None)
+
+
+def revoke_all(account: Account) -> None:
+    """Every link sent so far stops working (the caller commits)."""
+    row = db.session.get(EmailLinkKey, account.id)
+    if row is None:
+        row = EmailLinkKey(account_id=account.id, generation=0)
+        db.session.add(row)
+    row.generation = (row.generation or 0) + 1
+    row.revoked_at = utcnow()
+
+
+def mailto_address() -> str:
+    configured = current_app.config.get("UNSUBSCRIBE_MAILTO")
+    if configured:
+        return str(configured)
+    domain = parseaddr(current_app.config["MAIL_FROM"])[1].rpartition("@")[2] or "localhost"
+    return f"{MAILTO_PREFIX}@{domain}"
+
+
+def headers_for(account_id: uuid.UUID, category: str) -> dict[str, str]:
+    """RFC 2369 + RFC 8058 headers for one non-transactional message."""
+    if category in TRANSACTIONAL_CATEGORIES:
+        return {}
+    token = make(account_id, category)
+    url = external_url("privacy_unsubscribe.one_click", token=token)
+    mailto = f"mailto:{mailto_address()}?subject={quote('unsubscribe ' + token)}"
+    return {"List-Unsubscribe": f"<{url}>, <{mailto}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+
+
+def footer_for(account_id: uuid.UUID, category: str) -> str:
+    """The preference-centre line at the foot of every message to an account."""
+    url = external_url("privacy_unsubscribe.centre", token=make(account_id))
+    if category in TRANSACTIONAL_CATEGORIES:
+        return f"Choose which other emails you get: {url}"
+    return (f"You get this because of your email preferences. Unsubscribe or choose what you "
+            f"get, without signing in: {url}")

@@ -1,0 +1,1 @@
+"""The preference centre, unsubscribe pages and campaigns."""

@@ -1,0 +1,121 @@
+"""Links in mail, without signing in (P14): /unsubscribe/<token> and /email-preferences/<token>.
+
+``/unsubscribe/<token>``: GET only shows a confirmation page (link scanners follow links);
+POST with ``List-Unsubscribe=One-Click`` (RFC 8058) unsubscribes at once and answers 200.
+That POST is exempt from CSRF, and accepts nothing else: CSRF protects requests that ride on a
+visitor's cookies, while this one carries its authority in the URL, which only the recipient
+has. So the confirmation button on the GET page sends the very same one-click POST.
+
+``/email-preferences/<token>``: the preference centre from a link, a CSRF-protected form.
+Neither signs anyone in: the token changes email preferences and nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import limits
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+
+from panel.extensions import csrf, db, limiter
+from plugins.privacy.email.services import preferences as email_prefs
+from plugins.privacy.email.services import unsubscribe
+from plugins.privacy.email.services.unsubscribe import Link, LinkError
+from plugins.privacy.email.views.preferences import PreferencesForm, apply_form, centre_context
+
+bp = Blueprint("privacy_unsubscribe", __name__, template_folder="../templates")
+
+MAX_ONE_CLICK_BYTES = 4096
+ONE_CLICK = "One-Click"
+LINK_MESSAGES = {
+    "invalid": "This link is not valid. Copy the whole link from the email, or sign in to "
+               "change your email preferences.",
+    "revoked": "This link was revoked. Use the link in a newer email, or sign in to change "
+               "your email preferences.",
+    "erased": "This link no longer works: the account it belonged to was closed.",
+}
+
+
+def _refuse(error: LinkError) -> Any:
+    """Count a bad link against the sender's IP; real unsubscribes are never counted."""
+    limit = limits.parse(current_app.config["UNSUBSCRIBE_BAD_LIMIT_PER_IP"])
+    if not limiter.limiter.hit(limit, "privacy-unsubscribe-bad", request.remote_addr or "-"):
+        return render_template("privacy/email/link_error.html",
+                               message="Too many invalid links from your address: wait a "
+                                       "minute and try again."), 429
+    return render_template("privacy/email/link_error.html",
+                           message=LINK_MESSAGES[error.kind]), 404
+
+
+def _resolve(token: str) -> Link | Any:
+    try:
+        return unsubscribe.resolve(token)
+    except LinkError as exc:
+        return _refuse(exc)
+
+
+def _label(link: Link) -> str:
+    if link.category is None:
+        return "all marketing email"
+    return f"{email_prefs.label_of(link.category).lower()} email"
+
+
+@bp.route("/unsubscribe/<path:token>", methods=["GET", "POST"])
+@csrf.exempt
+def one_click(token: str) -> Any:
+    if request.method == "POST":
+        if (request.content_length or 0) > MAX_ONE_CLICK_BYTES:
+            return render_template("privacy/email/link_error.html",
+                                   message="What you sent is larger than this address accepts."), 413
+        if request.form.get("List-Unsubscribe") != ONE_CLICK:
+            return render_template("privacy/email/link_error.html",
+                                   message="This address accepts only a one-click unsubscribe: "
+                                           "a POST with the body List-Unsubscribe=One-Click."), 400
+    link = _resolve(token)
+    if not isinstance(link, Link):
+        return link
+    if request.method == "GET":
+        return render_template("privacy/email/unsubscribe.html", what=_label(link), token=token,
+                               done=False)
+    if link.category is None:
+        email_prefs.unsubscribe_all(link.account, "one-click")
+    elif email_prefs.category(link.category, link.account) is not None:
+        email_prefs.change(link.account, {link.category: False}, "one-click")
+    db.session.commit()
+    return render_template("privacy/email/unsubscribe.html", what=_label(link), token=token,
+                           done=True)
+
+
+@bp.route("/email-preferences/<path:token>", methods=["GET", "POST"])
+def centre(token: str) -> Any:
+    link = _resolve(token)
+    if not isinstance(link, Link):
+        return link
+    form = PreferencesForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            error = apply_form(link.account, form, "preference-centre")
+            if error is None:
+                flash("Your email preferences were saved.")
+                return redirect(url_for(".centre", token=token))
+            form.form_errors.append(error)
+        status = 400
+    return render_template("privacy/email/prefs.html", form=form, tokened=True,
+                           action=url_for(".centre", token=token),
+                           all_action=url_for(".centre_all", token=token),
+                           **centre_context(link.account)), status
+
+
+@bp.route("/email-preferences/<path:token>/all", methods=["POST"])
+def centre_all(token: str) -> Any:
+    link = _resolve(token)
+    if not isinstance(link, Link):
+        return link
+    form = PreferencesForm()
+    if not form.validate_on_submit():
+        return redirect(url_for(".centre", token=token))
+    email_prefs.unsubscribe_all(link.account, "preference-centre")
+    db.session.commit()
+    flash("You are unsubscribed from all marketing email.")
+    return redirect(url_for(".centre", token=token))

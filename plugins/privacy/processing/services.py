@@ -1,0 +1,161 @@
+"""What the privacy plugin processes, and whether a purpose is allowed for an account.
+
+Two questions every feature asks or answers, kept in one small module that imports no feature:
+
+- **May this account's data be used for this purpose?** ``purpose_allowed``: a restriction
+  stops marketing and analytics, an objection stops the purpose it names (P08). Email,
+  campaigns, partner files and the reseller's marketing all ask here.
+- **What does each feature hold about a subscriber?** Each feature registers its categories
+  (``register``): how it describes them, their rows for the export, its card on the My data
+  page, and the feature's erasure step. The privacy center reads the registry and imports no
+  feature, as the core reads plugins through ``panel_account_export`` and
+  ``panel_account_erasure``; so My data, the export and erasure grow with the features
+  without depending on them (P06, P09).
+
+Features register when their ``records`` module is imported, which plugin.py does as the
+plugin loads, before any request or command runs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+
+from panel.crypto import Sealed
+from panel.crypto.keyring import current_holder
+from panel.extensions import db
+from plugins.privacy.processing.models import PURPOSES, ProcessingLimit
+
+if TYPE_CHECKING:
+    from panel.accounts.models import Account
+
+Rows = Iterable[dict[str, Any]]
+BATCH = 1000
+
+
+# --- purposes: restriction and objection (P08) -------------------------------------------------
+
+
+def purpose_allowed(account_id: object, purpose: str) -> bool:
+    """May this account's data be used for ``purpose``? Service, billing and security
+    processing always may; a restricted account gets no marketing and no analytics."""
+    limit = db.session.get(ProcessingLimit, account_id)
+    if limit is None:
+        return True
+    if limit.restricted and purpose in PURPOSES:
+        return False
+    return purpose not in (limit.objections or [])
+
+
+def limited(purpose: str) -> set[uuid.UUID]:
+    """Every account whose restriction or objection stops ``purpose``, in one query: the bulk
+    form of ``purpose_allowed`` for campaigns, partner files and dashboards."""
+    return {account_id for account_id, restricted, objections in db.session.execute(
+        select(ProcessingLimit.account_id, ProcessingLimit.restricted, ProcessingLimit.objections))
+        if (restricted and purpose in PURPOSES) or purpose in (objections or [])}
+
+
+def limit(account_id: uuid.UUID, *, restrict: bool = False, objection: str | None = None) -> None:
+    """Record a restriction, or an objection to ``objection``, in the caller's transaction."""
+    row = db.session.get(ProcessingLimit, account_id) or ProcessingLimit(
+        account_id=account_id, restricted=False, objections=[])
+    if restrict:
+        row.restricted = True
+    if objection:
+        row.objections = sorted({*(row.objections or []), objection})
+    db.session.merge(row)
+
+
+# --- categories: what each feature holds (P06, P09) ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Category:
+    """One category of personal data, as the subscriber is told about it and given a copy."""
+
+    key: str
+    title: str
+    what: str
+    why: str
+    source: str
+    shared_with: str
+    kept_for: str
+    columns: tuple[str, ...] = ()  # the CSV header; rows may add more
+    order: int = 1000  # where it stands on My data and in every export
+    rows: Callable[[Account], Rows] | None = field(default=None, compare=False)
+    page: str | None = None  # the template of its card on My data
+    summary: Callable[[Account], dict[str, Any]] | None = field(default=None, compare=False)
+    count: Callable[[Account], int] | None = field(default=None, compare=False)  # large ones only
+
+    def describe(self) -> dict[str, str]:
+        """The description as it appears in every export."""
+        return {"title": self.title, "what": self.what, "why": self.why, "source": self.source,
+                "shared_with": self.shared_with, "kept_for": self.kept_for}
+
+
+_CATEGORIES: dict[str, Category] = {}
+_ERASERS: dict[str, Callable[[Account], None]] = {}
+
+
+def register(feature: str, *categories: Category,
+             erase: Callable[[Account], None] | None = None) -> None:
+    """A feature declares what it holds and how its share of an account is erased. Registering
+    the same feature again replaces what it said before."""
+    for cat in categories:
+        _CATEGORIES[cat.key] = cat
+    if erase is not None:
+        _ERASERS[feature] = erase
+
+
+def categories() -> list[Category]:
+    """Every registered category, in the order My data and the export show them."""
+    return sorted(_CATEGORIES.values(), key=lambda c: c.order)
+
+
+def describe(key: str) -> Category:
+    """A category's description; one another plugin adds without a description gets a plain one."""
+    return _CATEGORIES.get(key) or Category(
+        key, key.replace("_", " ").capitalize(), "Data another part of the panel keeps.",
+        "See our privacy policy.", "The panel.", "No one.", "See our privacy policy.")
+
+
+def erase_steps() -> list[Callable[[Account], None]]:
+    """Each feature's erasure step, in the order the features registered."""
+    return list(_ERASERS.values())
+
+
+def count(model: Any, *where: Any) -> int:
+    """How many rows of ``model`` match: what a category's ``count`` and a card's totals ask."""
+    return db.session.execute(select(func.count()).select_from(model).where(*where)).scalar_one()
+
+
+def stream(model: type, fields: Iterable[str], *where: Any, order_by: Iterable[Any] = (),
+           batch: int = BATCH) -> Iterator[dict[str, Any]]:
+    """Rows of ``model`` as plain dicts, read ``batch`` at a time without ORM objects: what
+    a category's ``rows`` returns for the export.
+
+    Sealed fields are opened here with the row's id (their associated data), so the export
+    pays for decryption but not for building and tracking an object per row.
+    """
+    names = tuple(fields)
+    table = model.__table__  # type: ignore[attr-defined]
+    sealed = {n: model.__dict__[n] for n in names if isinstance(model.__dict__.get(n), Sealed)}
+    columns = [table.c[n] for n in names]
+    if not sealed:
+        plain = select(*columns).where(*where).order_by(*order_by)
+        for row in db.session.execute(plain.execution_options(yield_per=batch)):
+            yield dict(zip(names, row, strict=True))
+        return
+    holder = current_holder()
+    stmt = select(table.c.id, *columns).where(*where).order_by(*order_by)
+    for row in db.session.execute(stmt.execution_options(yield_per=batch)):
+        out = dict(zip(names, row[1:], strict=True))
+        for name, desc in sealed.items():
+            stored = out[name]
+            if stored is not None:
+                out[name] = desc._open(stored, row[0], desc.aad(row[0]), holder)
+        yield out

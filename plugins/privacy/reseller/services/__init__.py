@@ -1,0 +1,1 @@
+"""The reseller's request queue and its removal requests to the host."""

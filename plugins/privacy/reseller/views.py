@@ -1,0 +1,206 @@
+"""The reseller's request queue (its customers' requests: it is their controller, P25) and
+the removal requests resellers send to the host (P26): the reseller's side under
+/reseller/privacy/, the host's side under /admin/privacy/removals/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from markupsafe import Markup
+from wtforms import SelectChoice, SelectField, TextAreaField
+from wtforms.validators import Length
+
+from panel import audit
+from panel.accounts import masking
+from panel.accounts.models import Account
+from panel.audit import AuditEvent
+from panel.auth.access import role_required
+from panel.auth.models import ADMIN, RESELLER, STAFF
+from panel.db_types import today
+from panel.extensions import db
+from panel.tenancy import scoped
+from panel.validation import plain_text
+from plugins.privacy.access.services import sessions as access
+from plugins.privacy.center.forms import RefuseForm, VerifyForm
+from plugins.privacy.center.models import FORMATS
+from plugins.privacy.center.services import requests as service
+from plugins.privacy.reseller.services import requests as resell
+from plugins.privacy.retention.services import closure
+
+reseller_bp = Blueprint("privacy_reseller", __name__, url_prefix="/reseller/privacy",
+                        template_folder="templates")
+removals_bp = Blueprint("privacy_removals", __name__, url_prefix="/admin/privacy/removals",
+                        template_folder="templates")
+
+
+class FulfilForm(FlaskForm):
+    format = SelectField("Format of the copy", choices=[SelectChoice(k, v) for k, v in FORMATS.items()],
+                         default="zip")
+
+
+class RemovalForm(FlaskForm):
+    note = TextAreaField("What should the host remove, and why? (optional)", validators=[
+        Length(max=1000, message="Keep it under 1,000 characters."), plain_text])
+
+
+@reseller_bp.before_request
+@role_required(RESELLER)
+def _resellers_only() -> None:
+    return None
+
+
+@removals_bp.before_request
+@role_required(STAFF, ADMIN)
+def _staff_only() -> None:
+    return None
+
+
+# --- the reseller's side ----------------------------------------------------------------------
+
+
+@reseller_bp.route("/requests/")
+def queue() -> Any:
+    found = resell.queue(current_user)
+    ids = {r.account_id for r in found}
+    accounts = {a.id: a for a in db.session.execute(
+        scoped(current_user, Account).where(Account.id.in_(ids))).scalars()} if ids else {}
+    return render_template("privacy/reseller/queue.html", requests=found, accounts=accounts,
+                           answered=resell.answered(current_user),
+                           removals=resell.removals_for(current_user), urgency=service.urgency,
+                           days_left=resell.days_left, today=today())
+
+
+@reseller_bp.route("/requests/<request_id>")
+def detail(request_id: str) -> Any:
+    r = resell.own_request(current_user, request_id)
+    account = db.session.get(Account, r.account_id)
+    audit.record(AuditEvent("request.view", actor=current_user, account_id=r.account_id,
+                            object=f"{r.kind} request {r.id}"))
+    db.session.commit()
+    return render_template("privacy/reseller/request.html", r=r, account=account,
+                           verify_form=VerifyForm(), refuse_form=RefuseForm(),
+                           fulfil_form=FulfilForm(), removal_form=RemovalForm(),
+                           urgency=service.urgency(r))
+
+
+def _act(request_id: str, action: Any, done: str) -> Any:
+    r = resell.own_request(current_user, request_id)
+    try:
+        action(r)
+    except (service.RequestError, resell.RemovalError) as exc:
+        db.session.rollback()
+        flash(str(exc))
+    else:
+        flash(done)
+    return redirect(url_for(".detail", request_id=r.id))
+
+
+@reseller_bp.route("/requests/<request_id>/verify", methods=["POST"])
+def verify(request_id: str) -> Any:
+    form = VerifyForm()
+    return _act(request_id, lambda r: service.verify(r, current_user, form.method.data or ""),
+                "Identity marked as verified.")
+
+
+@reseller_bp.route("/requests/<request_id>/fulfil", methods=["POST"])
+def fulfil(request_id: str) -> Any:
+    """Export, anonymise, restrict or note an objection, as the request asks."""
+    form = FulfilForm()
+    fmt = form.format.data if form.validate() else "zip"
+    return _act(request_id, lambda r: service.fulfil(r, current_user, export_format=fmt),
+                "Request fulfilled. The customer has been told by email.")
+
+
+@reseller_bp.route("/requests/<request_id>/refuse", methods=["POST"])
+def refuse(request_id: str) -> Any:
+    form = RefuseForm()
+    reason = form.reason.data or "" if form.validate() else ""
+    return _act(request_id, lambda r: service.refuse(r, current_user, reason), "Request refused.")
+
+
+@reseller_bp.route("/requests/<request_id>/removal", methods=["POST"])
+def escalate(request_id: str) -> Any:
+    """Answer an erasure request by asking the host to remove the data (30 business days)."""
+    form = RemovalForm()
+    note = form.note.data or "" if form.validate() else ""
+    return _act(request_id, lambda r: resell.file_removal(current_user, r.account_id, note, r),
+                "Removal request sent to the host.")
+
+
+@reseller_bp.route("/customers/<account_id>/removal", methods=["POST"])
+def ask_removal(account_id: str) -> Any:
+    """Ask the host to remove one of your customers' data (P26)."""
+    form = RemovalForm()
+    if not form.validate():
+        flash(" ".join(form.note.errors) or "The form expired; try again.")
+        return redirect(url_for("reseller.customer", account_id=account_id))
+    try:
+        r = resell.file_removal(current_user, account_id, form.note.data or "")
+    except resell.RemovalError as exc:
+        db.session.rollback()
+        flash(str(exc))
+    else:
+        flash(f"Removal request sent to the host. It is due by {r.due_on:%d %B %Y}.")
+    return redirect(url_for("reseller.customer", account_id=account_id))
+
+
+# --- the host's side --------------------------------------------------------------------------
+
+
+@removals_bp.route("/")
+def staff_queue() -> Any:
+    return render_template("privacy/reseller/removals.html",
+                           removals=resell.staff_queue(include_closed=True),
+                           days_left=resell.days_left)
+
+
+@removals_bp.route("/<removal_id>", endpoint="detail")
+def detail_staff(removal_id: str) -> Any:
+    r = resell.get_removal(removal_id)
+    account = db.session.get(Account, r.account_id)
+    live = access.live_session(current_user, account) if account else None
+    return render_template("privacy/reseller/removal.html", r=r, account=account, live=live,
+                           label=masking.email(account.user.email if account and account.user
+                                               else None),
+                           days_left=resell.days_left(r), refuse_form=RefuseForm())
+
+
+def _staff_act(removal_id: str, action: Any, done: str) -> Any:
+    r = resell.get_removal(removal_id)
+    try:
+        action(r)
+    except resell.RemovalError as exc:
+        db.session.rollback()
+        flash(str(exc))
+    else:
+        flash(done)
+    return redirect(url_for(".detail", removal_id=r.id))
+
+
+@removals_bp.route("/<removal_id>/complete", methods=["POST"])
+def complete(removal_id: str) -> Any:
+    return _staff_act(removal_id, lambda r: resell.complete(r, current_user),
+                      "The customer's data was removed; the reseller has been told.")
+
+
+@removals_bp.route("/<removal_id>/refuse", methods=["POST"])
+def refuse_removal(removal_id: str) -> Any:
+    form = RefuseForm()
+    reason = form.reason.data or "" if form.validate() else ""
+    return _staff_act(removal_id, lambda r: resell.refuse(r, current_user, reason),
+                      "Removal request refused; the reseller has been told why.")
+
+
+def customer_section(account: Account) -> Markup:
+    """The part of the reseller's customer page this plugin adds (requests, removal, consent)."""
+    html = render_template(
+        "privacy/reseller/customer_section.html", account=account,
+        requests=[r for r in service.for_account(account) if r.status in ("received", "verified")],
+        removals=resell.removals_of(account), removal_form=RemovalForm(),
+        marketing=resell.marketing_allowed(account),
+        reseller_active=resell.reseller_active(account.reseller_id),
+        erased=closure.is_erased(account))
+    return Markup(html)  # noqa: S704 - the output of an autoescaping template

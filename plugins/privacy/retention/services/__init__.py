@@ -1,0 +1,1 @@
+"""The schedule, activity and sign-ins, visitor logs, closure and cookie consent."""

@@ -1,0 +1,1 @@
+"""Sign-in activity and closing, the retention schedule, cookie choices."""

@@ -1,0 +1,1 @@
+"""The privacy switch, WHOIS and RDAP answers, the relay and disclosure cases."""

@@ -1,0 +1,186 @@
+"""The public WHOIS server (RFC 3912): one query line ending in CRLF, a text answer, close.
+
+asyncio handles the connections; the database is read in a small thread pool, each lookup in
+its own app context (so its own session), which keeps the event loop free under many clients.
+Hostile input gets a one-line error and a close: an over-long line, an empty line, bytes that
+are not UTF-8, a name that is not a domain, or no CRLF before the timeout. A per-address rate
+limit (the ``limits`` library, which Flask-Limiter is built on) answers with a clear message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from flask import Flask
+from limits import parse as parse_limit
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+
+from panel.extensions import db
+from plugins.privacy.whois.services import lookup as whois_data
+from plugins.privacy.whois.services.lookup import BadName, Record
+
+log = logging.getLogger("panel.whois")
+
+MAX_QUERY_BYTES = 255
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_RATE = "60 per minute"
+ROLE_LABELS = {"registrant": "Registrant", "admin": "Admin", "tech": "Tech", "billing": "Billing"}
+FIELD_LABELS = (("name", "Name"), ("organization", "Organization"), ("street", "Street"),
+                ("city", "City"), ("state", "State/Province"), ("postcode", "Postal Code"),
+                ("country", "Country"), ("phone", "Phone"), ("email", "Email"))
+
+TOO_LONG = "% Error: query too long (at most 255 bytes)."
+EMPTY = "% Error: empty query. Send a domain name followed by CRLF."
+NOT_TEXT = "% Error: the query is not valid UTF-8 text."
+NO_CRLF = "% Error: end the query with CRLF."
+TIMEOUT = "% Error: no query received in time."
+BUSY = "% Error: the service is temporarily unavailable. Try again later."
+
+
+def _stamp(value: datetime | date) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"{value.isoformat()}T00:00:00Z"
+
+
+def format_record(r: Record) -> str:
+    """The answer in the `Key: value` form registries use (ICANN RDDS field names)."""
+    lines = [f"Domain Name: {r.name.upper()}"]
+    if r.unicode_name != r.name:
+        lines.append(f"Internationalized Domain Name: {r.unicode_name}")
+    lines += [f"Registry Domain ID: {r.handle}",
+              f"Registrar: {r.registrar}",
+              f"Updated Date: {_stamp(r.updated)}",
+              f"Creation Date: {_stamp(r.created)}",
+              f"Registry Expiry Date: {_stamp(r.expires)}",
+              f"Domain Status: {whois_data.EPP_STATUS.get(r.status, r.status)}"]
+    lines += [f"Name Server: {ns.upper()}" for ns in r.nameservers]
+    for contact in r.contacts:
+        role = ROLE_LABELS[contact.role]
+        lines += [f"{role} {label}: {contact.values.get(key, '')}" for key, label in FIELD_LABELS]
+    if r.private:
+        lines += ["", "This domain uses the privacy service below: the registrant's personal",
+                  "data is withheld. To reach the registrant, use the web form:",
+                  r.contact_url,
+                  "Privacy service: " + ", ".join(r.service.address_lines())]
+    lines += ["", f">>> Last update of WHOIS database: {_stamp(datetime.now(UTC))} <<<"]
+    return "\r\n".join(lines) + "\r\n"
+
+
+def no_match(name: str) -> str:
+    return f'No match for "{name.upper()}".\r\n'
+
+
+@dataclass
+class Settings:
+    timeout: float = DEFAULT_TIMEOUT
+    rate: str = DEFAULT_RATE
+    workers: int = 8
+
+
+class WhoisServer:
+    """``await WhoisServer(app).start(host, port)``; ``serve_forever`` for the CLI."""
+
+    def __init__(self, app: Flask, settings: Settings | None = None) -> None:
+        self.app = app
+        self.settings = settings or Settings(
+            timeout=float(app.config.get("WHOIS_TIMEOUT", DEFAULT_TIMEOUT)),
+            rate=str(app.config.get("WHOIS_RATE_LIMIT", DEFAULT_RATE)))
+        self.limit = parse_limit(self.settings.rate)
+        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.pool = ThreadPoolExecutor(max_workers=self.settings.workers,
+                                       thread_name_prefix="whois-db")
+        self.server: asyncio.Server | None = None
+        self.answered = 0
+
+    # --- the database side, in the pool -------------------------------------------------
+
+    def lookup(self, query: str) -> str:
+        with self.app.app_context():
+            try:
+                found = whois_data.lookup(query)
+            except BadName:
+                return no_match(query)
+            finally:
+                db.session.remove()
+        return format_record(found) if found is not None else no_match(query)
+
+    # --- the connection side, on the loop -------------------------------------------------
+
+    def _allowed(self, peer: str) -> bool:
+        return self.limiter.hit(self.limit, "whois", peer)
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = (writer.get_extra_info("peername") or ("?",))[0]
+        try:
+            answer = await self._answer(reader, peer)
+            writer.write(answer.encode("utf-8"))
+            await asyncio.wait_for(writer.drain(), self.settings.timeout)
+        except (TimeoutError, ConnectionError):
+            pass
+        except Exception:  # noqa: BLE001 - one bad connection must never stop the server
+            log.exception("whois: error answering a query")  # no client address in logs
+            with contextlib.suppress(Exception):
+                writer.write((BUSY + "\r\n").encode())
+        finally:
+            with contextlib.suppress(Exception):
+                writer.close()
+                await asyncio.wait_for(writer.wait_closed(), 1.0)
+
+    async def _answer(self, reader: asyncio.StreamReader, peer: str) -> str:
+        try:
+            raw = await asyncio.wait_for(reader.readuntil(b"\n"), self.settings.timeout)
+        except TimeoutError:
+            return TIMEOUT + "\r\n"
+        except asyncio.LimitOverrunError:
+            return TOO_LONG + "\r\n"
+        except asyncio.IncompleteReadError as exc:
+            return (TOO_LONG if len(exc.partial) > MAX_QUERY_BYTES else NO_CRLF) + "\r\n"
+        if len(raw) > MAX_QUERY_BYTES + 2:
+            return TOO_LONG + "\r\n"
+        if not raw.endswith(b"\r\n"):
+            return NO_CRLF + "\r\n"
+        if not self._allowed(peer):
+            return (f"% Error: rate limit exceeded: at most {self.limit.amount} queries per "
+                    f"{self.limit.GRANULARITY.name} from one address. Try again later.\r\n")
+        try:
+            query = raw[:-2].decode("utf-8").strip()
+        except UnicodeDecodeError:
+            return NOT_TEXT + "\r\n"
+        if not query:
+            return EMPTY + "\r\n"
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in query) or " " in query:
+            return no_match(query.encode("ascii", "replace").decode()[:MAX_QUERY_BYTES])
+        loop = asyncio.get_running_loop()
+        answer = await loop.run_in_executor(self.pool, self.lookup, query)
+        self.answered += 1
+        return answer
+
+    async def start(self, host: str, port: int) -> asyncio.Server:
+        self.server = await asyncio.start_server(self.handle, host, port,
+                                                 limit=MAX_QUERY_BYTES + 2, backlog=512)
+        return self.server
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+    async def serve_forever(self, host: str, port: int,
+                            ready: Callable[[str], None] | None = None) -> None:
+        server = await self.start(host, port)
+        if ready:
+            ready(", ".join(str(s.getsockname()[:2]) for s in server.sockets))
+        try:
+            async with server:
+                await server.serve_forever()
+        finally:
+            self.pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,1 @@
+"""RDAP and the relay form, the domain panels, complaint cases, the settings."""

@@ -1,0 +1,79 @@
+"""P02: without the right master key the panel refuses clearly; it never shows garbage."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from panel.app import NotReady, create_app, ensure_ready
+from panel.config import ConfigError, new_master_key
+from tests.conftest import TEST_PLUGINS, TEST_SECRET_KEY, app_config
+
+
+@pytest.fixture
+def bare_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("PANEL_"):
+            monkeypatch.delenv(name)
+
+
+def _config(tmp_path: Path, **extra: Any) -> dict[str, Any]:
+    return {"TESTING": True, "SECRET_KEY": TEST_SECRET_KEY, "INSTANCE_PATH": str(tmp_path),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'panel.db'}", **extra}
+
+
+def test_p02_missing_master_key_stops_start_up_naming_the_setting(
+        tmp_path: Path, bare_env: None) -> None:
+    with pytest.raises(ConfigError, match="PANEL_MASTER_KEY"):
+        create_app(_config(tmp_path))
+
+
+def test_p02_unreadable_or_malformed_master_key_names_its_source(
+        tmp_path: Path, bare_env: None) -> None:
+    with pytest.raises(ConfigError, match=r"PANEL_MASTER_KEY_FILE .*cannot be read"):
+        create_app(_config(tmp_path, MASTER_KEY_FILE=str(tmp_path / "missing.key")))
+    short = tmp_path / "short.key"
+    short.write_text("c2hvcnQ")
+    with pytest.raises(ConfigError, match="must decode to 32 bytes"):
+        create_app(_config(tmp_path, MASTER_KEY_FILE=str(short)))
+
+
+def test_p02_wrong_master_key_refuses_to_serve_with_a_clear_message(
+        app: Flask, factories: Any, make_app: Any, tmp_path: Path) -> None:
+    factories.subscriber(first_name="Wilhelmina")
+    wrong = make_app(MASTER_KEY=new_master_key())
+    with wrong.app_context(), pytest.raises(NotReady) as caught:
+        ensure_ready()
+    assert "PANEL_MASTER_KEY" in str(caught.value)
+    assert "not the key this database was set up with" in str(caught.value)
+
+    for url in ("/login", "/client/", "/"):
+        page = wrong.test_client().get(url)
+        body = page.get_data(as_text=True)
+        assert page.status_code == 503, url
+        assert "master key" in body
+        assert "Wilhelmina" not in body and "v1:" not in body
+
+    with pytest.raises(NotReady):  # what panel.wsgi does: fail at start-up
+        create_app(app_config(app.config["DATABASE_URL"], tmp_path, MASTER_KEY=new_master_key()),
+                   check_database=True)
+
+
+def test_p02_keys_command_with_wrong_master_key_exits_with_one_clear_line(
+        app: Flask, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PANEL_")}
+    env.update(PANEL_DATABASE_URL=app.config["DATABASE_URL"], PANEL_SECRET_KEY=TEST_SECRET_KEY,
+               PANEL_MASTER_KEY=new_master_key(), PANEL_INSTANCE_PATH=str(tmp_path),
+               PANEL_PLUGINS=TEST_PLUGINS)  # the plugins the database was migrated for
+    panel = Path(sys.executable).parent / "panel"
+    done = subprocess.run([str(panel), "keys", "status"], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode != 0
+    assert "PANEL_MASTER_KEY" in done.stderr
+    assert "Traceback" not in done.stderr and "KEY" not in done.stdout

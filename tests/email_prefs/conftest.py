@@ -1,3 +1,0 @@
-"""Re-exports the real SMTP fixtures (aiosmtpd) and the browser fixtures (Playwright)."""
-
-from tests.mail.conftest import clock, register_plugin, smtp  # noqa: F401

@@ -1,0 +1,188 @@
+"""The tamper-evident trail (P16, P17): chained, verifiable, and naming fields, never values."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from sqlalchemy import text, update
+
+from panel import audit
+from panel.audit import AuditEvent
+from panel.extensions import db
+from plugins.privacy.access.models import AuditEntry, AuditHead
+from plugins.privacy.access.services import trail
+from tests.conftest import TEST_MASTER_KEY, TEST_SECRET_KEY, post_form
+
+
+def _events(n: int, actor=None) -> None:
+    for i in range(n):
+        audit.record(AuditEvent("test.event", actor=actor, object=f"thing {i}", fields=["a"]))
+        db.session.commit()
+
+
+def _verify(app) -> tuple[int, str]:
+    result = app.test_cli_runner().invoke(args=["audit", "verify"])
+    return result.exit_code, result.output
+
+
+def test_p17_an_untouched_trail_verifies(app, factories):
+    _events(5, factories.staff())
+    code, output = _verify(app)
+    assert code == 0 and "OK: the trail verifies: 5 entries" in output
+
+
+def test_p17_verify_names_an_altered_entry(app):
+    _events(6)
+    db.session.execute(update(AuditEntry).where(AuditEntry.seq == 4).values(object="nothing here"))
+    db.session.commit()
+    code, output = _verify(app)
+    assert code == 1 and "entry 4 was altered" in output
+
+
+def test_p17_verify_names_a_deleted_entry(app):
+    _events(6)
+    db.session.execute(AuditEntry.__table__.delete().where(AuditEntry.seq == 3))
+    db.session.commit()
+    code, output = _verify(app)
+    assert code == 1 and "entry 3 is missing (deleted)" in output
+
+
+def test_p17_verify_names_an_inserted_entry(app):
+    _events(4)
+    db.session.execute(update(AuditEntry).where(AuditEntry.seq >= 3).values(seq=AuditEntry.seq + 10))
+    forged = AuditEntry(seq=3, at=trail.utcnow(), actor_role="staff", actor_label="Mallory",
+                        action="account.view", object="forged", fields=[], result="ok",
+                        prev_hash=AuditEntry.query.filter_by(seq=2).one().entry_hash, entry_hash="f" * 64)
+    db.session.add(forged)
+    db.session.execute(update(AuditEntry).where(AuditEntry.seq >= 13).values(seq=AuditEntry.seq - 9))
+    db.session.execute(update(AuditHead).values(seq=5))
+    db.session.commit()
+    code, output = _verify(app)
+    assert code == 1 and "entry 3 was altered (or forged and inserted)" in output
+
+
+def test_p17_verify_names_reordered_entries(app):
+    _events(6)
+    db.session.execute(update(AuditEntry).where(AuditEntry.seq == 4).values(seq=-1))
+    db.session.execute(update(AuditEntry).where(AuditEntry.seq == 5).values(seq=4))
+    db.session.execute(update(AuditEntry).where(AuditEntry.seq == -1).values(seq=5))
+    db.session.commit()
+    code, output = _verify(app)
+    assert code == 1 and "entry 4 does not follow entry 3" in output
+
+
+def test_p17_checkpoint_catches_a_truncated_and_patched_chain(app, tmp_path):
+    _events(5)
+    point = tmp_path / "outside" / "checkpoints.jsonl"
+    result = app.test_cli_runner().invoke(args=["audit", "checkpoint", "--file", str(point)])
+    assert result.exit_code == 0 and "checkpoint: entry 5" in result.output
+    assert json.loads(point.read_text())["seq"] == 5
+    # Someone with the database only drops the last two entries and patches the head to match.
+    keep = db.session.execute(text("select entry_hash from privacy_audit_entry where seq = 3")).scalar()
+    db.session.execute(AuditEntry.__table__.delete().where(AuditEntry.seq > 3))
+    db.session.execute(update(AuditHead).values(seq=3, head_hash=keep))
+    db.session.commit()
+    assert _verify(app)[0] == 0  # the chain alone cannot tell...
+    result = app.test_cli_runner().invoke(args=["audit", "verify", "--checkpoint", str(point)])
+    assert result.exit_code == 1 and "entry 5 no longer matches the checkpoint" in result.output
+
+
+def test_p16_entries_name_fields_never_their_values_and_seal_the_ip(app, client, login_as):
+    client.environ_base["REMOTE_ADDR"] = "203.0.113.77"
+    user = login_as("subscriber")
+    response = post_form(client, "/client/profile", {
+        "first_name": "Quintessa", "last_name": "Vandermolen", "phone": "+14155550199"})
+    assert response.status_code == 302
+    entry = AuditEntry.query.filter_by(action="account.update").one()
+    assert entry.fields == ["first_name", "last_name", "phone", "city", "country"]
+    assert entry.account_id == user.account_id and entry.actor_id == user.id
+    assert entry.ip == "203.0.113.77" and entry.request_id
+    raw = db.session.execute(text("select * from privacy_audit_entry")).all()
+    dump = repr(raw)
+    for secret in ("Quintessa", "Vandermolen", "4155550199", "203.0.113.77"):
+        assert secret not in dump
+
+
+APPEND_SCRIPT = textwrap.dedent("""
+    import sys
+    from panel.app import create_app
+    from panel import audit
+    from panel.audit import AuditEvent
+    from panel.extensions import db
+    app = create_app({"DATABASE_URL": sys.argv[1], "SECRET_KEY": sys.argv[2],
+                      "MASTER_KEY": sys.argv[3], "INSTANCE_PATH": sys.argv[4]})
+    with app.app_context():
+        for i in range(int(sys.argv[5])):
+            audit.record(AuditEvent("load.event", object=f"worker {sys.argv[6]} item {i}"))
+            db.session.commit()
+""")
+
+
+def test_p17_parallel_writers_keep_the_chain_valid_and_in_order(app, tmp_path):
+    url = app.config["DATABASE_URL"]
+    workers, each = 4, 40
+    procs = [subprocess.Popen([sys.executable, "-c", APPEND_SCRIPT, url, TEST_SECRET_KEY,
+                               TEST_MASTER_KEY, str(tmp_path), str(each), str(w)],
+                              cwd=Path(__file__).resolve().parents[2], env=dict(os.environ),
+                              stderr=subprocess.PIPE)
+             for w in range(workers)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err.decode()[-2000:]
+    db.session.expire_all()
+    verdict = trail.verify()
+    assert verdict.ok, verdict.message
+    assert verdict.checked == workers * each
+    seqs = [s for (s,) in db.session.execute(text("select seq from privacy_audit_entry order by seq"))]
+    assert seqs == list(range(1, workers * each + 1))
+
+
+def test_p17_admin_area_shows_whether_the_chain_verifies(app, client, login_as):
+    _events(3)
+    login_as("admin")
+    app.test_cli_runner().invoke(args=["cron"])
+    page = client.get("/admin/audit/").get_data(as_text=True)
+    assert "OK: the trail verifies" in page
+    db.session.execute(update(AuditEntry).where(AuditEntry.seq == 2).values(result="edited"))
+    db.session.commit()
+    checked = post_form(client, "/admin/audit/").get_data(as_text=True)
+    assert "BROKEN" in checked and "entry 2 was altered" in checked
+
+
+def test_p17_only_admins_see_the_audit_page(client, login_as):
+    login_as("staff")
+    assert client.get("/admin/audit/").status_code == 404
+
+
+def test_p17_key_rotation_and_retirement_are_on_the_trail(app, factories, monkeypatch):
+    factories.subscriber()
+    runner = app.test_cli_runner()
+    old = runner.invoke(args=["keys", "status"]).output
+    result = runner.invoke(args=["keys", "rotate", "--settle-seconds", "0"])
+    assert result.exit_code == 0, result.output
+    old_kid = next(line.split()[0] for line in old.splitlines() if " data " in line)
+    from panel.keys import rotation
+
+    monkeypatch.setattr(rotation, "SETTLE_SECONDS", 0)
+    assert runner.invoke(args=["keys", "retire", old_kid]).exit_code == 0
+    actions = [e.action for e in AuditEntry.query.order_by(AuditEntry.seq)]
+    assert actions[-2:] == ["keys.rotate", "keys.retire"]
+    assert trail.verify().ok
+
+
+def test_p02_cron_finishes_an_interrupted_rotation(app, factories):
+    from panel.crypto.keyring import add_primary_data_key
+    from panel.keys.rotation import rotation_under_way
+
+    factories.subscriber()
+    add_primary_data_key(db.engine, app.extensions["panel.keyring"].master)  # as if killed here
+    assert rotation_under_way(db.engine)
+    output = app.test_cli_runner().invoke(args=["cron"]).output
+    assert "crypto.reencrypt: re-encrypted" in output
+    assert not rotation_under_way(db.engine)
+    assert AuditEntry.query.filter_by(action="keys.rotate").count() == 1

@@ -1,0 +1,107 @@
+"""Visitor logs (P22): combined format, plain or gzip, truncated networks, broken input counted."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+
+from sqlalchemy import select
+
+from panel.extensions import db
+from plugins.privacy.retention.models import LogImport, VisitorDay, VisitorNet
+from plugins.privacy.retention.services import visitor_logs
+from plugins.privacy.retention.services.visitor_logs import CHUNK, MAX_LINE, parse, truncate
+
+GOOD = ('198.51.100.{n} - - [{d}/Oct/2025:13:55:36 +0200] "GET /a?q=\\"x\\" HTTP/1.1" 200 {b} '
+        '"https://ref.example/" "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0"\n')
+
+
+def _lines(n: int, day: str = "10", size: int = 100) -> bytes:
+    return "".join(GOOD.format(n=i % 250, d=day, b=size) for i in range(n)).encode()
+
+
+def test_truncation_ipv4_24_and_ipv6_48():
+    assert truncate("203.0.113.77") == "203.0.113.0/24"
+    assert truncate("2001:db8:abcd:12:1:2:3:4") == "2001:db8:abcd::/48"
+    assert truncate("::ffff:192.0.2.9") == "192.0.2.0/24"
+    assert truncate("999.1.1.1") is None and truncate("nonsense") is None
+
+
+def test_p22_combined_and_common_format_counted_per_day():
+    data = _lines(5, "10", 100) + _lines(2, "11", 7) + (
+        b'2001:db8:1:2::5 - frank [11/Oct/2025:01:00:00 -0700] "GET / HTTP/1.0" 304 -\n')
+    tally = parse(io.BytesIO(data))
+    assert (tally.lines, tally.malformed) == (8, 0)
+    days = sorted(tally.requests)
+    assert [tally.requests[d] for d in days] == [5, 3]
+    assert [tally.bytes[d] for d in days] == [500, 14]
+    assert tally.nets[days[0]] == {"198.51.100.0/24"}
+    assert tally.nets[days[1]] == {"198.51.100.0/24", "2001:db8:1::/48"}
+
+
+def test_p22_broken_binary_and_huge_lines_are_counted_never_fatal():
+    huge_in_chunk = b"1.2.3.4 - - [" + b"x" * (MAX_LINE * 2) + b"\n"
+    huge_across_chunks = b"A" * (CHUNK * 2 + 17) + b"\n"
+    data = b"".join([
+        _lines(3),
+        b"this is not a log line\n",
+        os.urandom(4096).replace(b"\n", b"") + b"\n",  # binary junk, one line
+        b'300.1.1.1 - - [10/Oct/2025:13:55:36 +0000] "GET / HTTP/1.1" 200 1\n',  # no address
+        b'1.2.3.4 - - [31/Feb/2025:13:55:36 +0000] "GET / HTTP/1.1" 200 1\n',  # no such day
+        b'1.2.3.4 - - [10/Oct/2025:13:55:36 +0000] "GET / HTTP/1.1" 200\n',  # cut short
+        b"\x00\xff\xfe\n",
+        huge_in_chunk,
+        huge_across_chunks,
+        _lines(2),
+        b'1.2.3.4 - - [10/Oct/2025:13:55:36 +0000] "GET /no-newline-at-end HTTP/1.1" 200 5',
+    ])
+    tally = parse(io.BytesIO(data))
+    assert tally.imported == 6
+    assert tally.malformed == 8
+    assert sum(tally.requests.values()) == 6
+
+
+def test_p22_cli_imports_gzip_reports_and_refuses_the_same_file_twice(app, factories, tmp_path):
+    user = factories.subscriber()
+    factories.domain(user.account, "blog.test")
+    path = tmp_path / "access.log.gz"
+    path.write_bytes(gzip.compress(_lines(4) + b"garbage\n"))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["logs", "import", str(path), "--domain", "BLOG.test"])
+    assert result.exit_code == 0, result.output
+    assert "5 lines" in result.output and "4 counted, 1 malformed" in result.output
+    again = runner.invoke(args=["logs", "import", str(path), "--domain", "blog.test"])
+    assert again.exit_code != 0 and "already imported" in again.output
+    assert runner.invoke(args=["logs", "import", str(path), "--domain", "blog.test",
+                               "--force"]).exit_code == 0
+    day = db.session.execute(select(VisitorDay)).scalar_one()
+    assert (day.requests, day.visitors) == (8, 1)  # the same network counted once per day
+    nets = db.session.execute(select(VisitorNet.net)).scalars().all()
+    assert nets == ["198.51.100.0/24"]  # no full address, no line stored anywhere
+    assert db.session.execute(select(LogImport.malformed)).scalars().all() == [1, 1]
+    missing = runner.invoke(args=["logs", "import", str(path), "--domain", "nope.test"])
+    assert missing.exit_code != 0 and "no hosted domain" in missing.output
+    absent = runner.invoke(args=["logs", "import", str(tmp_path / "none.log"), "--domain",
+                                 "blog.test"])
+    assert absent.exit_code != 0 and "not a readable file" in absent.output
+    broken_gz = tmp_path / "broken.gz"
+    broken_gz.write_bytes(gzip.compress(_lines(50))[:60])
+    cut = runner.invoke(args=["logs", "import", str(broken_gz), "--domain", "blog.test"])
+    assert cut.exit_code != 0 and "cannot be read" in cut.output
+
+
+def test_p22_subscriber_sees_visits_chart_for_own_domains_only(app, client, factories, login_as,
+                                                               tmp_path):
+    other = factories.subscriber()
+    theirs = factories.domain(other.account, "theirs.test")
+    path = tmp_path / "a.log"
+    path.write_bytes(_lines(3, day=f"{visitor_logs.utcnow():%d}").replace(
+        b"Oct/2025", visitor_logs.utcnow().strftime("%b/%Y").encode()))
+    visitor_logs.import_file(path, theirs)
+    me = login_as("subscriber")
+    mine = factories.domain(me.account, "mine.test")
+    visitor_logs.import_file(path, mine)
+    page = client.get("/client/privacy/activity/visits").get_data(as_text=True)
+    assert "mine.test" in page and "theirs.test" not in page
+    assert page.count("<svg") == 2 and "Requests per day to mine.test" in page

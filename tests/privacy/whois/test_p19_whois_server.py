@@ -1,0 +1,160 @@
+"""The port-43 WHOIS server (RFC 3912), driven by Debian's `whois` client and raw sockets (P19)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+from panel.extensions import db
+from plugins.privacy.whois.services.lookup import REDACTED
+from tests.privacy.whois.conftest import private_and_public
+
+
+def whois(port: int, name: str) -> str:
+    done = subprocess.run(["whois", "-h", "127.0.0.1", "-p", str(port), name],
+                          capture_output=True, text=True, timeout=20)
+    return done.stdout
+
+
+def ask(port: int, payload: bytes, *, wait: float = 5.0) -> str:
+    with socket.create_connection(("127.0.0.1", port), timeout=wait) as s:
+        s.sendall(payload)
+        chunks = []
+        while True:
+            try:
+                data = s.recv(65536)
+            except (TimeoutError, ConnectionResetError):
+                break
+            if not data:
+                break
+            chunks.append(data)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def fields(text: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(": ")
+        if sep:
+            out.setdefault(key.strip(), []).append(value.strip())
+    return out
+
+
+def _with_state(domain, state: str = "Greater London") -> None:
+    domain.contact("registrant").state = state
+    db.session.commit()
+
+
+def test_p19_system_whois_client_sees_redacted_private_and_full_public_domain(
+        app, factories, start_whois):
+    user, private, public = private_and_public(factories)
+    _with_state(private)
+    _with_state(public)
+    secret_name = private.contact("registrant").name
+    secret_email = private.contact("registrant").email
+    public_name = public.contact("registrant").name
+    public_email = public.contact("registrant").email
+    server = start_whois()
+
+    hidden = fields(whois(server.port, "hidden-swan.test"))
+    assert hidden["Domain Name"] == ["HIDDEN-SWAN.TEST"]
+    for key in ("Registrar", "Creation Date", "Registry Expiry Date"):
+        assert hidden[key] and hidden[key][0]
+    assert hidden["Creation Date"] == ["2020-01-01T00:00:00Z"]
+    assert hidden["Name Server"] == ["NS1.PANEL.TEST", "NS2.PANEL.TEST"]
+    for role in ("Registrant", "Admin", "Tech", "Billing"):
+        for key in ("Name", "Street", "City", "Postal Code", "Phone"):
+            assert hidden[f"{role} {key}"] == [REDACTED], (role, key)
+        assert hidden[f"{role} Email"] == ["http://localhost/whois/contact/hidden-swan.test"]
+        assert hidden[f"{role} Organization"] == ["Hosting Panel Domain Privacy"]
+        assert hidden[f"{role} Country"] == ["GB"]  # ICANN: state and country stay published
+    assert hidden["Registrant State/Province"] == ["Greater London"]
+    text = whois(server.port, "hidden-swan.test")
+    assert secret_name not in text and secret_email not in text and "High Street" not in text
+
+    shown = fields(whois(server.port, "open-swan.test"))
+    assert shown["Registrant Name"] == [public_name]
+    assert shown["Registrant Email"] == [public_email]
+    assert shown["Registrant Street"] == ["1 High Street"]
+    assert shown["Registrant Phone"] == ["+442079460000"]
+    assert shown["Registrant State/Province"] == ["Greater London"]
+    assert REDACTED not in whois(server.port, "open-swan.test")
+
+
+def test_p19_unknown_domain_is_no_match(app, factories, start_whois):
+    server = start_whois()
+    assert ask(server.port, b"nowhere.test\r\n") == 'No match for "NOWHERE.TEST".\r\n'
+    assert 'No match for "NOT A DOMAIN!".' in ask(server.port, b"not a domain!\r\n")
+
+
+def test_p19_idn_queries_in_unicode_and_punycode_find_the_same_domain(app, factories, start_whois):
+    user = factories.subscriber()
+    factories.domain(user.account, "xn--bcher-kva.test", privacy=False)
+    server = start_whois()
+    by_unicode = fields(ask(server.port, "bücher.test\r\n".encode()))
+    by_puny = fields(ask(server.port, b"XN--BCHER-KVA.TEST\r\n"))
+    assert by_unicode["Domain Name"] == by_puny["Domain Name"] == ["XN--BCHER-KVA.TEST"]
+    assert by_unicode["Internationalized Domain Name"] == ["bücher.test"]
+    assert "No match" in ask(server.port, b"xn--zz-invalid-.test\r\n")
+
+
+@pytest.mark.parametrize(("payload", "expected"), [
+    (b"a" * 300 + b".test\r\n", "query too long"),
+    (b"\r\n", "empty query"),
+    (b"   \r\n", "empty query"),
+    (b"\xff\xfe\xfa.test\r\n", "not valid UTF-8"),
+    (b"example.test\n", "end the query with CRLF"),
+    (b"ex\x00ample.test\r\n", "No match"),
+])
+def test_p19_hostile_queries_get_a_short_error(app, start_whois, payload, expected):
+    server = start_whois()
+    answer = ask(server.port, payload)
+    assert expected in answer and len(answer) < 300
+    assert "Traceback" not in answer
+    assert "No match" in ask(server.port, b"still-alive.test\r\n")  # the server lives on
+
+
+def test_p19_no_crlf_before_the_timeout_closes_with_an_error(app, start_whois):
+    server = start_whois(timeout=0.3)
+    start = time.monotonic()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
+        s.sendall(b"slow-loris.te")  # never finished
+        answer = s.recv(1000).decode()
+        assert s.recv(1000) == b""  # closed
+    assert "no query received in time" in answer
+    assert time.monotonic() - start < 3
+    silent = ask(server.port, b"")  # connects and says nothing at all
+    assert "no query received in time" in silent
+
+
+def test_p19_per_address_rate_limit_answers_clearly(app, start_whois):
+    server = start_whois(rate="3 per minute")
+    answers = [ask(server.port, b"nowhere.test\r\n") for _ in range(4)]
+    assert all("No match" in a for a in answers[:3])
+    assert "rate limit exceeded" in answers[3] and "Try again later" in answers[3]
+
+
+def test_p19_fifty_concurrent_clients_all_get_their_own_answer(app, factories, start_whois):
+    user, private, public = private_and_public(factories)
+    server = start_whois()
+    results: dict[int, str] = {}
+
+    def one(i: int) -> None:
+        name = "hidden-swan.test" if i % 2 else "open-swan.test"
+        results[i] = ask(server.port, f"{name}\r\n".encode(), wait=20)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(results) == 50
+    for i, text in results.items():
+        got = fields(text)
+        expected = "HIDDEN-SWAN.TEST" if i % 2 else "OPEN-SWAN.TEST"
+        assert got["Domain Name"] == [expected], text[:200]
+        assert (got["Registrant Name"] == [REDACTED]) == bool(i % 2)
