@@ -7,6 +7,10 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
+from panel.mail.dkim import DkimConfigError
+from panel.mail.inbound import process
+from panel.mail.outbox import MailConfigError, deliver_due
+
 
 @click.group("mail")
 def mail_group() -> None:
@@ -19,9 +23,6 @@ def mail_group() -> None:
 @with_appcontext
 def send(limit: int) -> None:
     """Deliver the messages that are due; safe to run while another run is going."""
-    from panel.mail.dkim import DkimConfigError
-    from panel.mail.outbox import MailConfigError, deliver_due
-
     try:
         summary = deliver_due(limit=limit)
     except (MailConfigError, DkimConfigError) as exc:
@@ -38,8 +39,6 @@ def inbound(mailbox: Path) -> None:
     Each message is reported on one line by its Message-ID; requests that cannot be honoured
     (a sender who is not the subscriber, a bad link) are ignored and reported.
     """
-    from panel.mail.inbound import process
-
     counts = process(mailbox, click.echo)
     errors = f", failed {counts['error']} (left unread)" if counts['error'] else ""
     click.echo(f"processed {counts['done']}, ignored {counts['ignored']}{errors}")

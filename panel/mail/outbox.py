@@ -32,6 +32,7 @@ from sqlalchemy import func, select, update
 from panel.db_types import utcnow
 from panel.extensions import db
 from panel.hooks import hook
+from panel.mail.dkim import check_key, sign
 from panel.mail.models import (
     FAILED,
     QUEUED,
@@ -159,7 +160,6 @@ class _Stop(Exception):
 
 class SmtpTransport:
     """One connection reused for a batch; reopened after any error that may have broken it."""
-
     def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
         self.conn: smtplib.SMTP | None = None
@@ -220,7 +220,6 @@ def _close(conn: smtplib.SMTP) -> None:
 
 class MaildirTransport:
     """Without PANEL_SMTP_URL mail lands in instance/mail/, readable under /admin/mail."""
-
     def __init__(self, path: Path) -> None:
         self.path = path
 
@@ -353,7 +352,6 @@ def deliver_due(limit: int = 200) -> str:
     the failure once: the rest stay due, untouched, for the next run.
     """
     out = transport()  # a bad PANEL_SMTP_URL raises here, before any message is touched
-    from panel.mail.dkim import check_key
 
     check_key()  # and so does an unusable PANEL_DKIM_KEY
     max_attempts = int(current_app.config["MAIL_MAX_ATTEMPTS"])
@@ -409,7 +407,6 @@ def _signed(mail: EmailMessage) -> EmailMessage | bytes:
     """DKIM-signed bytes when PANEL_DKIM_KEY is set, else the message as built."""
     if not current_app.config.get("DKIM_KEY"):
         return mail
-    from panel.mail.dkim import sign
 
     return sign(mail)
 

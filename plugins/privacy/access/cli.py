@@ -11,6 +11,7 @@ from flask import current_app
 
 from panel.cliutil import needs_database
 from panel.db_types import utcnow
+from plugins.privacy.access.services import trail
 
 
 @click.group("audit")
@@ -28,8 +29,6 @@ def _default_checkpoint() -> Path:
 @needs_database
 def verify(checkpoint_file: Path | None) -> None:
     """Recompute the chain; name the first entry that was altered, deleted, inserted or moved."""
-    from plugins.privacy.access.services import trail
-
     total = trail.head()[0]
     with click.progressbar(length=max(total, 1), label="Verifying the trail",
                            file=sys.stderr) as bar:
@@ -52,8 +51,6 @@ def verify(checkpoint_file: Path | None) -> None:
 @needs_database
 def checkpoint(target: Path | None) -> None:
     """Append the chain's head (sequence number and hash) to a file outside the database."""
-    from plugins.privacy.access.services import trail
-
     seq, head_hash = trail.head()
     path = target or _default_checkpoint()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -26,6 +26,7 @@ from panel.validation import e164_phone, plain_text, text
 from plugins.privacy.center.models import FORMATS, KINDS, VERIFY_METHODS
 from plugins.privacy.center.services.policy import MAX_BODY_CHARS, MAX_SUMMARY_CHARS
 from plugins.privacy.center.services.signup import MINIMUM_AGE, UNDER_AGE
+from plugins.privacy.email.services import preferences as email_prefs
 from plugins.privacy.processing.models import PURPOSES
 
 
@@ -37,7 +38,6 @@ class ExportRequestForm(FlaskForm):
 class DownloadForm(FlaskForm):
     """The password again (and a code where two-factor sign-in is on): a session left open
     on a shared computer must not be enough to take away everything we hold."""
-
     password = PasswordField("Your password", validators=[
         DataRequired(message="Enter your password."), Length(max=1024)])
     code = StringField("Code from your authenticator app (or a recovery code)", validators=[
@@ -94,8 +94,6 @@ class SignupForm(FlaskForm):
                                     option_widget=CheckboxInput(), validate_choice=True)
 
     def __init__(self, *args: object, **kwargs: object) -> None:
-        from plugins.privacy.email.services import preferences as email_prefs
-
         super().__init__(*args, **kwargs)
         offered = [c for c in email_prefs.HOUSE if c.marketing]
         self.marketing.choices = [(c.key, c.notice) for c in offered]
@@ -120,7 +118,6 @@ class PublishForm(FlaskForm):
 
 class AcceptForm(FlaskForm):
     """The button is the acceptance; the version number makes sure it is of the text shown."""
-
     version = HiddenField()
 
 

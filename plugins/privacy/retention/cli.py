@@ -9,6 +9,8 @@ from pathlib import Path
 import click
 
 from panel.cliutil import needs_database
+from plugins.privacy.retention.services import schedule as retention
+from plugins.privacy.retention.services import visitor_logs
 
 
 @click.group("logs")
@@ -24,8 +26,6 @@ def logs_group() -> None:
 def import_log(file: Path, domain_name: str, force: bool) -> None:
     """Import an Apache/nginx combined-format access log (plain or gzip). Only per-day counts
     and truncated networks are kept; malformed lines are counted and reported."""
-    from plugins.privacy.retention.services import visitor_logs
-
     domain = visitor_logs.find_domain(domain_name)
     if domain is None:
         raise click.ClickException(f"no hosted domain is called {domain_name!r}")
@@ -57,8 +57,6 @@ def retention_group() -> None:
 @needs_database
 def report() -> None:
     """Each category: rule, legal basis, due now, held; then what was purged on each date."""
-    from plugins.privacy.retention.services import schedule as retention
-
     for line in retention.due():
         held = f", {line['held']:,} held" if line["held"] else ""
         click.echo(f"{line['title']}: {line['rule']}\n    basis: {line['basis']}\n"
@@ -75,6 +73,4 @@ def report() -> None:
 @needs_database
 def run() -> None:
     """Run the schedule now (as `panel cron` does every hour)."""
-    from plugins.privacy.retention.services import schedule as retention
-
     click.echo(retention.job())

@@ -9,6 +9,7 @@ import click
 from flask import current_app
 
 from panel.cliutil import needs_database
+from plugins.privacy.whois.services.server import Settings, WhoisServer
 
 
 @click.group("whois")
@@ -28,8 +29,6 @@ def whois_group() -> None:
 def serve(host: str, port: int, timeout: float | None, rate: str | None) -> None:
     """Answer WHOIS queries until stopped (Ctrl-C)."""
     from limits import parse
-
-    from plugins.privacy.whois.services.server import Settings, WhoisServer
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     settings = Settings(timeout=timeout or float(app.config.get("WHOIS_TIMEOUT", 10.0)),

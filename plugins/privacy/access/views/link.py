@@ -10,6 +10,8 @@ from panel import audit
 from panel.audit import AuditEvent
 from panel.auth.models import User
 from panel.extensions import db
+from panel.hooks import host
+from plugins.privacy.access.services import act_as
 from plugins.privacy.access.services import sessions as access
 
 bp = Blueprint("privacy_access_link", __name__, url_prefix="/access",
@@ -42,16 +44,11 @@ def approve_link(token: str) -> Any:
 
 @bp.route("/act-as/stop", methods=["POST"])
 def stop_acting() -> Any:
-    from plugins.privacy.access.services import act_as
-
     return act_as.stop()
 
 
 @bp.before_app_request
 def _while_acting_as_a_customer() -> Any:
-    from panel.hooks import host
-    from plugins.privacy.access.services import act_as
-
     if not host().is_active("privacy"):
         return None
     return act_as.before_request()

@@ -20,6 +20,7 @@ from panel.auth.models import User
 from panel.db_types import today, utcnow
 from panel.extensions import db
 from panel.mail.outbox import queue
+from panel.reseller.branding import mail_branding
 from panel.urls import external_url
 from plugins.privacy.center.models import (
     FULFILLED,
@@ -69,7 +70,6 @@ def _tell(account: Account, r: DataRequest, subject: str, lines: list[str]) -> N
     body = "\n".join([*lines, "", f"Your requests: {external_url('privacy_requests.mine')}"])
     headers: dict[str, str] = {}
     if account.reseller_id is not None:  # the reseller is the controller: its name, its footer
-        from panel.reseller.branding import mail_branding
 
         headers, footer = mail_branding(account.reseller_id)
         body += footer

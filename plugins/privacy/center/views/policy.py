@@ -34,6 +34,7 @@ from plugins.privacy.center.forms import AcceptForm, ConfirmForm, EmailChangeFor
 from plugins.privacy.center.models import AT_SIGNIN, PolicyVersion
 from plugins.privacy.center.services import email_change, policy
 from plugins.privacy.center.services import signup as signup_service
+from plugins.privacy.email.services import preferences as email_prefs
 
 SIGNUP_LIMIT = "20 per hour"
 EMAIL_CHANGE_LIMIT = "5 per hour"
@@ -144,8 +145,6 @@ def signup() -> Any:
 def _record_signup_consent(user: Any, chosen: list[str]) -> None:
     """Each box offered at sign-up is evidence (P13): ticked ones are grants; in opt-out mode an
     unticked box is a withdrawal. A box left at the default records nothing, as elsewhere."""
-    from plugins.privacy.email.services import preferences as email_prefs
-
     offered = [c for c in email_prefs.HOUSE if c.marketing]
     for cat in offered:
         email_prefs.record(user.account, cat.key, cat.key in chosen, "sign-up")

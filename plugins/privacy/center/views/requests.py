@@ -8,8 +8,11 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from panel import audit
 from panel.accounts import masking
+from panel.accounts.erasure import blockers
 from panel.accounts.models import Account
+from panel.audit import AuditEvent
 from panel.auth.access import role_required
 from panel.auth.models import ADMIN, STAFF, SUBSCRIBER
 from panel.auth.passwords import verify as check_password
@@ -66,7 +69,6 @@ def mine() -> Any:
         status = 400
     elif request.method == "POST":
         status = 400
-    from panel.accounts.erasure import blockers
 
     return render_template("privacy/center/requests_mine.html", form=form,
                            requests=service.for_account(account),
@@ -150,8 +152,6 @@ def document(request_id: str, doc_id: str) -> Any:
     doc = db.session.get(IdentityDocument, parse_id(doc_id))
     if session is None or doc is None or doc.request_id != r.id:
         abort(404)
-    from panel import audit
-    from panel.audit import AuditEvent
 
     audit.record(AuditEvent("identity_document.view", actor=current_user, account_id=account.id,
                             object=f"identity document for request {r.id}", session_id=session.id))

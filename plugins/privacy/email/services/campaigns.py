@@ -22,6 +22,7 @@ from panel.crypto.keyring import current_holder
 from panel.db_types import utcnow
 from panel.extensions import db
 from panel.mail.models import QUEUED, OutboxMessage
+from panel.reseller.branding import mail_branding
 from plugins.privacy.email.models import SENT, Campaign, CampaignMessage
 from plugins.privacy.email.services import preferences as email_prefs
 from plugins.privacy.email.services.preferences import Category
@@ -137,8 +138,6 @@ def send(campaign: Campaign, actor: User,
 
 def _branding(campaign: Campaign) -> tuple[dict[str, str], str]:
     """A reseller's newsletter carries its brand (From name and footer); the house's none."""
-    from panel.reseller.branding import mail_branding
-
     if not campaign.category.startswith(email_prefs.RESELLER_PREFIX):
         return {}, ""
     return mail_branding(uuid.UUID(campaign.category[len(email_prefs.RESELLER_PREFIX):]))

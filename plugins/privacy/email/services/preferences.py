@@ -27,7 +27,8 @@ from panel.auth.models import User
 from panel.db_types import utcnow
 from panel.extensions import db
 from panel.mail.models import TRANSACTIONAL_CATEGORIES, OutboxMessage
-from plugins.privacy.email.models import METHODS, ConsentEvent
+from plugins.privacy.email.models import METHODS, ConsentEvent, EmailLinkKey, PartnerDisclosure
+from plugins.privacy.email.services import unsubscribe
 from plugins.privacy.processing.services import limited, purpose_allowed
 
 OPT_IN, OPT_OUT = "opt-in", "opt-out"
@@ -268,8 +269,6 @@ def eligible(key: str, account_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
 def erase(account: Account) -> None:
     """Erasure: marketing stops (recorded), links stop working; the events stay as evidence
     for the life of the account plus six years (the retention schedule purges it)."""
-    from plugins.privacy.email.models import EmailLinkKey
-
     for cat in categories_for(account):
         if cat.marketing:
             record(account, cat.key, False, "erasure")
@@ -294,8 +293,6 @@ def export_rows(account: Account) -> Iterable[dict[str, object]]:
 
 def pre_send(message: OutboxMessage, headers: dict[str, str]) -> str | None:
     """At delivery: suppress (with the reason) or add the RFC 2369/8058 headers."""
-    from plugins.privacy.email.services import unsubscribe
-
     if message.category in TRANSACTIONAL_CATEGORIES or message.category in OWN_SWITCH:
         return None
     account = db.session.get(Account, message.account_id) if message.account_id else None
@@ -308,8 +305,6 @@ def pre_send(message: OutboxMessage, headers: dict[str, str]) -> str | None:
 
 def footer(message: OutboxMessage) -> str | None:
     """The preference-centre link at the foot of every message to an open account."""
-    from plugins.privacy.email.services import unsubscribe
-
     if message.account_id is None or message.category in OWN_SWITCH:
         return None  # a relay message may go to a contact who is not the account holder
     account = db.session.get(Account, message.account_id)
@@ -319,8 +314,6 @@ def footer(message: OutboxMessage) -> str | None:
 
 
 def disclosure_rows(account: Account) -> Iterable[dict[str, object]]:
-    from plugins.privacy.email.models import PartnerDisclosure
-
     for d in db.session.execute(select(PartnerDisclosure).where(
             PartnerDisclosure.account_id == account.id).order_by(PartnerDisclosure.at)).scalars():
         yield {"at": d.at.isoformat(), "partner": d.partner, "purpose": d.purpose,

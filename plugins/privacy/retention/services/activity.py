@@ -26,7 +26,7 @@ from sqlalchemy import delete, select
 
 from panel.accounts.models import Account
 from panel.audit import AuditEvent
-from panel.auth.models import SUBSCRIBER, User
+from panel.auth.models import SUBSCRIBER, User, new_session_token
 from panel.db_types import utcnow
 from panel.extensions import db
 from panel.mail.outbox import queue
@@ -243,7 +243,5 @@ def _notify(user: User, browser: str, country: str | None, new_browser: bool,
 
 def sign_out_others(user: User) -> None:
     """Rotate the session token (part of the login id): every other session ends."""
-    from panel.auth.models import new_session_token
-
     user.session_token = new_session_token()
     record("sessions.revoke", user)

@@ -18,6 +18,7 @@ from panel.domains.models import Domain
 from panel.domains.registrar import RegistrarError
 from panel.extensions import db
 from panel.hooks import hook
+from plugins.privacy.access.models import AuditEntry
 
 log = logging.getLogger("panel.whois")
 
@@ -87,8 +88,6 @@ HISTORY_LABELS = {
 def history(domain: Domain, limit: int = 100) -> list[Any]:
     """Trail entries about this domain (privacy changes, contact changes, complaint steps)."""
     from sqlalchemy import select
-
-    from plugins.privacy.access.models import AuditEntry
 
     prefix = f"domain {domain.name} "
     return list(db.session.execute(
