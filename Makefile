@@ -34,8 +34,10 @@ run: setup
 	PANEL_INSTANCE_PATH=$(INSTANCE) $(VENV)/bin/gunicorn --workers 2 --bind $(HOST):$(PORT) \
 	  --access-logfile - 'panel.wsgi:app'
 
+# ruff, then the import layers (pyproject.toml, [tool.importlinter]): a broken contract fails here.
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 # Every test on SQLite and PostgreSQL; then the core's own tests again with no plugin at all,
 # which proves the panel runs with the privacy plugin switched off.
