@@ -26,7 +26,7 @@ from panel import (
 from panel.crypto.errors import SealedValueError
 from panel.crypto.keyring import KeyringHolder
 from panel.extensions import csrf, db, limiter, login_manager
-from panel.navigation_menu import banners, menu
+from panel.navigation_menu import banners, menu, page_parts
 from panel.plugins import PluginHost
 from panel.ready import NotReady, ensure_ready
 
@@ -159,7 +159,7 @@ def _install_request_hooks(app: Flask) -> None:
 
     @app.context_processor
     def _layout() -> dict[str, Any]:
-        return {"nav": menu(), "banners": banners()}
+        return {"nav": menu(), "banners": banners(), "page_parts": page_parts}
 
 
 MESSAGES = {

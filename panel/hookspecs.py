@@ -127,6 +127,13 @@ def panel_banners(user: User) -> list[Banner]:
 
 
 @hookspec
+def panel_page_parts(place: str) -> list[str]:
+    """Templates to include on every page at ``place``: "top" (below the header, above the
+    content) or "foot" (in the footer), e.g. a cookie-consent banner. Each is rendered with the
+    page's context, so the theme never names a plugin's template."""
+
+
+@hookspec
 def panel_erasure_blockers(account: Account) -> list[str]:
     """Reasons the account may not be erased now (e.g. a legal hold), in words for staff and
     the customer; an empty list lets erasure go ahead."""

@@ -27,6 +27,11 @@ def banners() -> list[Banner]:
     return [b for group in hook().panel_banners(user=current_user) for b in group]
 
 
+def page_parts(place: str) -> list[str]:
+    """The templates plugins add to every page at ``place`` (panel_page_parts)."""
+    return [name for group in hook().panel_page_parts(place=place) for name in group or ()]
+
+
 def menu() -> list[dict[str, str | bool]]:
     if not current_user.is_authenticated:
         return []

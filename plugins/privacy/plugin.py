@@ -187,6 +187,12 @@ def panel_banners(user: User) -> list[Banner]:
 
 
 @hookimpl
+def panel_page_parts(place: str) -> list[str]:
+    """The cookie banner on every page and the link to cookie settings in every footer (P23)."""
+    return retention_cookies.PAGE_PARTS.get(place, [])
+
+
+@hookimpl
 def panel_user_login(user: User, method: str) -> None:
     """Each sign-in goes into the history the subscriber can read (P21)."""
     signins.record(user, method)

@@ -8,10 +8,7 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from markupsafe import Markup
-from wtforms import SelectChoice, SelectField, TextAreaField
-from wtforms.validators import Length
 
 from panel import audit
 from panel.accounts import masking
@@ -22,11 +19,10 @@ from panel.auth.models import ADMIN, RESELLER, STAFF
 from panel.db_types import today
 from panel.extensions import db
 from panel.tenancy import scoped
-from panel.validation import plain_text
 from plugins.privacy.access.services import sessions as access
 from plugins.privacy.center.forms import RefuseForm, VerifyForm
-from plugins.privacy.center.models import FORMATS
 from plugins.privacy.center.services import requests as service
+from plugins.privacy.reseller.forms import FulfilForm, RemovalForm
 from plugins.privacy.reseller.services import requests as resell
 from plugins.privacy.retention.services import closure
 
@@ -34,16 +30,6 @@ reseller_bp = Blueprint("privacy_reseller", __name__, url_prefix="/reseller/priv
                         template_folder="templates")
 removals_bp = Blueprint("privacy_removals", __name__, url_prefix="/admin/privacy/removals",
                         template_folder="templates")
-
-
-class FulfilForm(FlaskForm):
-    format = SelectField("Format of the copy", choices=[SelectChoice(k, v) for k, v in FORMATS.items()],
-                         default="zip")
-
-
-class RemovalForm(FlaskForm):
-    note = TextAreaField("What should the host remove, and why? (optional)", validators=[
-        Length(max=1000, message="Keep it under 1,000 characters."), plain_text])
 
 
 @reseller_bp.before_request

@@ -7,15 +7,12 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
 
 from panel.auth.access import role_required
 from panel.auth.models import ADMIN, RESELLER, STAFF
 from panel.extensions import db
 from panel.tenancy import parse_id
-from panel.validation import plain_text
+from plugins.privacy.email.forms import CampaignForm, PartnerForm, SendForm
 from plugins.privacy.email.models import Campaign
 from plugins.privacy.email.services import campaigns, partners
 
@@ -25,25 +22,6 @@ reseller_bp = Blueprint("privacy_reseller_campaigns", __name__, url_prefix="/res
                         template_folder="../templates")
 partners_bp = Blueprint("privacy_partners", __name__, url_prefix="/admin/privacy/partners",
                         template_folder="../templates")
-
-
-class CampaignForm(FlaskForm):
-    category = SelectField("Send to everyone who wants", validators=[DataRequired()])
-    subject = StringField("Subject", validators=[DataRequired("Write a subject."), Length(max=255),
-                                                 plain_text])
-    body = TextAreaField("Newsletter", validators=[
-        DataRequired("Write the newsletter."), Length(max=campaigns.MAX_BODY_CHARS)])
-
-
-class SendForm(FlaskForm):
-    pass
-
-
-class PartnerForm(FlaskForm):
-    partner = StringField("Partner", validators=[DataRequired("Name the partner."),
-                                                 Length(max=120), plain_text])
-    purpose = StringField("Promotion", validators=[DataRequired("Name the promotion."),
-                                                   Length(max=200), plain_text])
 
 
 @staff_bp.before_request

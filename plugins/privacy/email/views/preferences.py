@@ -9,8 +9,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import StringField
-from wtforms.validators import DataRequired, Length, Optional
 
 from panel import audit
 from panel.accounts.models import Account
@@ -20,8 +18,8 @@ from panel.auth.models import ADMIN, STAFF, SUBSCRIBER
 from panel.extensions import db
 from panel.hooks import hook
 from panel.tenancy import get_or_404, own_account
-from panel.validation import plain_text
 from plugins.privacy.access.services.act_as import acting_staff
+from plugins.privacy.email.forms import PreferencesForm, StaffPreferencesForm
 from plugins.privacy.email.models import METHODS, PartnerDisclosure
 from plugins.privacy.email.services import preferences as email_prefs
 from plugins.privacy.email.services import unsubscribe
@@ -30,18 +28,6 @@ client_bp = Blueprint("privacy_email", __name__, url_prefix="/client/email-prefe
                       template_folder="../templates")
 staff_bp = Blueprint("privacy_email_staff", __name__, url_prefix="/admin/privacy/email",
                      template_folder="../templates")
-
-
-class PreferencesForm(FlaskForm):
-    """Only the CSRF token: the switches are checkboxes named ``category`` (one per category
-    the account has, which differs per account), checked in apply_form."""
-
-
-class StaffPreferencesForm(FlaskForm):
-    reason = StringField("Why are you changing the customer's preferences?",
-                         validators=[DataRequired("Give the reason (e.g. the customer's request)."),
-                                     Length(max=200), plain_text])
-    ticket = StringField("Ticket", validators=[Optional(), Length(max=64), plain_text])
 
 
 def apply_form(account: Account, form: FlaskForm, method: str, **staff: Any) -> str | None:

@@ -6,9 +6,6 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_user, logout_user
-from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField
-from wtforms.validators import DataRequired, Length
 
 from panel.accounts.erasure import blockers
 from panel.auth.access import role_required
@@ -17,23 +14,12 @@ from panel.auth.passwords import verify as check_password
 from panel.domains.models import Domain
 from panel.extensions import db
 from panel.tenancy import own_account, scoped
+from plugins.privacy.retention.forms import CloseForm, SignOutOthersForm
 from plugins.privacy.retention.services import activity, closure, visitor_logs
 from plugins.privacy.retention.services.svg_chart import bars
 
 bp = Blueprint("privacy_activity", __name__, url_prefix="/client/privacy/activity",
                template_folder="../templates")
-
-
-class SignOutOthersForm(FlaskForm):
-    pass
-
-
-class CloseForm(FlaskForm):
-    password = PasswordField("Your password", validators=[
-        DataRequired(message="Enter your password."), Length(max=1024)])
-    understood = BooleanField("I understand my personal data will be erased after the grace "
-                              "period and this cannot be undone after that.",
-                              validators=[DataRequired(message="Tick the box to confirm.")])
 
 
 @bp.before_request

@@ -7,23 +7,16 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField
-from wtforms.validators import AnyOf, DataRequired
 
 from panel.extensions import db
 from panel.urls import local_target
+from plugins.privacy.retention.forms import ConsentForm
 from plugins.privacy.retention.services import cookie_consent
 
 bp = Blueprint("privacy_cookies", __name__, url_prefix="/cookies", template_folder="../templates")
-
-
-class ConsentForm(FlaskForm):
-    choice = HiddenField(validators=[DataRequired(message="Choose an option."),
-                                     AnyOf(cookie_consent.CHOICES, message="Choose an option.")])
-    analytics = BooleanField("Analytics: the panel's own page-view counter")
-    targeting = BooleanField("Targeting")
-    next = HiddenField()
+#: What every page shows of cookie consent (panel_page_parts): the banner and the footer link.
+PAGE_PARTS = {"top": ["privacy/retention/cookies_banner.html"],
+              "foot": ["privacy/retention/cookies_footer.html"]}
 
 
 def _active() -> bool:
@@ -32,7 +25,7 @@ def _active() -> bool:
 
 @bp.app_context_processor
 def _banner() -> dict[str, Any]:
-    """What base.html's cookie partials need: the banner unless the visitor has chosen."""
+    """What the cookie parts of every page need: the banner unless the visitor has chosen."""
     if not _active() or request.blueprint == "privacy_cookies":
         return {"cookie_banner": None}
     current = cookie_consent.state()

@@ -11,10 +11,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import HiddenField, IntegerField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange
 
 from panel.accounts.models import Account
 from panel.auth.access import role_required
@@ -22,6 +19,7 @@ from panel.auth.models import ADMIN, STAFF
 from panel.extensions import db
 from panel.hooks import hook
 from panel.tenancy import get_or_404, parse_id
+from plugins.privacy.retention.forms import ClosureForm, HoldForm, ReleaseForm
 from plugins.privacy.retention.models import LegalHold
 from plugins.privacy.retention.services import closure, cookie_consent
 from plugins.privacy.retention.services import schedule as retention
@@ -29,26 +27,6 @@ from plugins.privacy.retention.services.svg_chart import bars
 
 bp = Blueprint("privacy_retention", __name__, url_prefix="/admin/privacy",
                template_folder="../templates")
-
-REASON = [DataRequired(message="Give the reason."),
-          Length(max=2000, message="At most 2,000 characters.")]
-
-
-class HoldForm(FlaskForm):
-    number = IntegerField("Client number", validators=[
-        DataRequired(message="Enter the client number."),
-        NumberRange(min=1, max=2**31 - 1, message="Enter a client number.")])
-    reason = TextAreaField("Reason (case, authority, reference)", validators=REASON)
-
-
-class ReleaseForm(FlaskForm):
-    hold_id = HiddenField(validators=[DataRequired()])
-    release_reason = TextAreaField("Why the hold ends", validators=REASON)
-
-
-class ClosureForm(FlaskForm):
-    action = HiddenField(validators=[DataRequired()])
-
 
 @bp.before_request
 @role_required(STAFF, ADMIN)
