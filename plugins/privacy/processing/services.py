@@ -133,6 +133,11 @@ def count(model: Any, *where: Any) -> int:
     return db.session.execute(select(func.count()).select_from(model).where(*where)).scalar_one()
 
 
+def counted(model: Any) -> Callable[[Account], dict[str, Any]]:
+    """A card's summary that shows how many of ``model``'s rows are the account's."""
+    return lambda account: {"count": count(model, model.account_id == account.id)}
+
+
 def stream(model: type, fields: Iterable[str], *where: Any, order_by: Iterable[Any] = (),
            batch: int = BATCH) -> Iterator[dict[str, Any]]:
     """Rows of ``model`` as plain dicts, read ``batch`` at a time without ORM objects: what

@@ -8,7 +8,7 @@ from typing import Any
 from panel.accounts.models import Account
 from plugins.privacy.email.models import ConsentEvent, PartnerDisclosure
 from plugins.privacy.email.services import preferences
-from plugins.privacy.processing.services import Category, count, register
+from plugins.privacy.processing.services import Category, counted, register
 
 PAGE = "privacy/email/my_data.html"
 
@@ -16,14 +16,6 @@ PAGE = "privacy/email/my_data.html"
 def _switches_card(account: Account) -> dict[str, Any]:
     return {"switches": [(preferences.label_of(k), v)
                          for k, v in preferences.current(account).items()]}
-
-
-def _consents_card(account: Account) -> dict[str, Any]:
-    return {"count": count(ConsentEvent, ConsentEvent.account_id == account.id)}
-
-
-def _disclosures_card(account: Account) -> dict[str, Any]:
-    return {"count": count(PartnerDisclosure, PartnerDisclosure.account_id == account.id)}
 
 
 register(
@@ -46,7 +38,7 @@ register(
              "While your account is open, and six years after it is closed.",
              ("at", "category", "granted", "method", "setting", "notice_version",
               "notice_sha256", "notice", "ip", "user_agent"),
-             order=90, rows=preferences.export_rows, page=PAGE, summary=_consents_card),
+             order=90, rows=preferences.export_rows, page=PAGE, summary=counted(ConsentEvent)),
     Category("partner_disclosures", "Shared with partners",
              "Each time your name and email address were given to a partner for a joint "
              "offer you agreed to receive. Billing data is never shared.",
@@ -55,6 +47,6 @@ register(
              "The partner named in each row.",
              "While your account is open, and six years after it is closed.",
              ("at", "partner", "purpose", "fields"),
-             order=100, rows=preferences.disclosure_rows, page=PAGE, summary=_disclosures_card),
+             order=100, rows=preferences.disclosure_rows, page=PAGE, summary=counted(PartnerDisclosure)),
     erase=preferences.erase,  # marketing stops, links die; consent evidence is kept (P13)
 )

@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 from panel.accounts.models import Account
 from panel.domains.models import Domain
 from panel.extensions import db
-from plugins.privacy.processing.services import Category, count, register
+from plugins.privacy.processing.services import Category, count, counted, register
 from plugins.privacy.whois.models import (
     ANSWERS,
     LEGAL_BASES,
@@ -76,11 +76,6 @@ def _relay_settings_card(account: Account) -> dict[str, Any]:
         select(Domain.id).where(Domain.account_id == account.id)))}
 
 
-def _counted(model: Any) -> Any:
-    """A card that shows how many of ``model``'s rows are the account's."""
-    return lambda account: {"count": count(model, model.account_id == account.id)}
-
-
 register(
     "whois",
     Category("whois_relay_settings", "WHOIS contact form",
@@ -100,7 +95,7 @@ register(
              "No one: only you receive them.",
              "30 days, then deleted.",
              ("domain", "received_at", "from_name", "message", "answered_at", "deleted_after"),
-             order=140, rows=_relay_messages, page=PAGE, summary=_counted(RelayMessage)),
+             order=140, rows=_relay_messages, page=PAGE, summary=counted(RelayMessage)),
     Category("whois_complaints", "Complaints about your domains",
              "Legal complaints about a privacy-protected domain: who complained, on what legal "
              "basis, your answer and the outcome.",
@@ -110,7 +105,7 @@ register(
              "As long as the law needs the evidence.",
              ("domain", "opened_at", "legal_basis", "complainant", "details", "answer_due",
               "your_answer", "your_details", "status", "closed_at"),
-             order=150, rows=_complaints, page=PAGE, summary=_counted(ComplaintCase)),
+             order=150, rows=_complaints, page=PAGE, summary=counted(ComplaintCase)),
     Category("whois_disclosures", "Disclosures of your domain contact data",
              "Each time your registrant data was given to someone: to whom, when, why and "
              "which fields.",
@@ -120,6 +115,6 @@ register(
              "As long as the law needs the evidence.",
              ("domain", "disclosed_at", "recipient", "legal_basis", "fields",
               "with_your_consent"),
-             order=160, rows=_disclosures, page=PAGE, summary=_counted(Disclosure)),
+             order=160, rows=_disclosures, page=PAGE, summary=counted(Disclosure)),
     erase=erase,  # relay messages, complaint cases and their files, disclosures
 )
