@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 Rows = Iterable[dict[str, Any]]
 BATCH = 1000
+CARD_ROWS = 20  # the most rows a card on My data lists; the export has every one
 
 
 # --- purposes: restriction and objection (P08) -------------------------------------------------

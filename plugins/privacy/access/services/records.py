@@ -24,11 +24,12 @@ from plugins.privacy.access.services import credentials
 from plugins.privacy.processing.services import BATCH, Category, count, register, stream
 
 PAGE = "privacy/access/my_data.html"
+CREDENTIAL_COLUMNS = ("kind", "label", "created_at", "expires_at")  # never host, user or secret
 
 
 def credential_rows(account: Account) -> Iterator[dict[str, Any]]:
     """Labels only: host, username and secret stay out of every export."""
-    yield from stream(SupportCredential, ("kind", "label", "created_at", "expires_at"),
+    yield from stream(SupportCredential, CREDENTIAL_COLUMNS,
                       SupportCredential.account_id == account.id,
                       order_by=(SupportCredential.created_at,))
 
@@ -84,7 +85,7 @@ register(
              "You, on the Support credentials page.",
              "No one; support staff see them only inside a recorded access session.",
              "Until the expiry you chose (at most 90 days), then deleted.",
-             ("kind", "label", "created_at", "expires_at"),
+             CREDENTIAL_COLUMNS,
              order=70, rows=credential_rows, page=PAGE, summary=_credentials_card),
     Category("staff_access", "Staff access",
              "Each time support staff asked to open your account: who, when, why, for how "

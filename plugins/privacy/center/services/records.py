@@ -19,9 +19,8 @@ from panel.domains.models import CONTACT_FIELDS as DOMAIN_CONTACT_FIELDS
 from panel.domains.models import Domain, DomainContact
 from panel.extensions import db
 from plugins.privacy.center.services import email_change, export, policy
-from plugins.privacy.processing.services import Category, Rows, count, register, stream
+from plugins.privacy.processing.services import CARD_ROWS, Category, Rows, count, register, stream
 
-PAGE_ROWS = 20
 PAGE = "privacy/center/my_data_core.html"
 DOMAIN_COLUMNS = ("name", "status", "registered_on", "expires_on", "nameservers", "privacy_enabled")
 SERVICE_COLUMNS = ("product", "domain_name", "status", "started_on", "next_due_on", "price_cents")
@@ -109,7 +108,7 @@ def _services_card(account: Account) -> dict[str, Any]:
 def _invoices_card(account: Account) -> dict[str, Any]:
     invoices = list(db.session.execute(
         select(Invoice).where(Invoice.account_id == account.id)
-        .order_by(Invoice.issued_on.desc(), Invoice.number.desc()).limit(PAGE_ROWS)).scalars())
+        .order_by(Invoice.issued_on.desc(), Invoice.number.desc()).limit(CARD_ROWS)).scalars())
     return {"invoices": invoices, "invoice_count": _invoice_count(account)}
 
 

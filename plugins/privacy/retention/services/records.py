@@ -6,15 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from panel.accounts.models import Account
-from plugins.privacy.processing.services import Category, register
+from plugins.privacy.processing.services import CARD_ROWS, Category, register
 from plugins.privacy.retention.services import activity, signins
 
 PAGE = "privacy/retention/my_data.html"
-PAGE_ROWS = 20
 
 
 def _signins_card(account: Account) -> dict[str, Any]:
-    return {"signins": signins.recent(account, PAGE_ROWS), "count": signins.count(account)}
+    return {"signins": signins.recent(account, CARD_ROWS), "count": signins.count(account)}
 
 
 def erase(account: Account) -> None:
