@@ -20,6 +20,8 @@ import ssl
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from email import policy as email_policy
+from email.headerregistry import HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
@@ -58,10 +60,54 @@ RESERVED_HEADERS = frozenset({"from", "to", "cc", "bcc", "subject", "date", "mes
 _HEADER_NAME = re.compile(r"^[!-9;-~]{1,76}$")  # RFC 5322 field name: printable ASCII but ':'
 _CATEGORY = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _ADDRESS = re.compile(r"[^\s<>\"'(),;:@]+@[^\s<>\"'(),;:]+")
+#: Headers that carry URIs or ids (RFC 2369, RFC 8058, RFC 2919, RFC 5322): a receiver reads
+#: them as written, so they are never RFC 2047-encoded, only folded between list items.
+STRUCTURED_HEADERS = frozenset({"message-id", "list-id", "list-unsubscribe",
+                                "list-unsubscribe-post", "list-help", "list-subscribe",
+                                "list-post", "list-owner", "list-archive"})
+FOLD_AT = 78  # RFC 5322 2.1.1: lines SHOULD be at most 78 characters ...
+MAX_LINE = 998  # ... and MUST be at most 998
+_LIST_ITEM_BREAK = re.compile(r"(?<=,)\s+")
 
 
 class MailConfigError(ValueError):
     """PANEL_SMTP_URL cannot be used; the message says why (never the password)."""
+
+
+def fold_structured(name: str, value: str, linesep: str = "\r\n") -> str:
+    """``Name: value`` folded only at the whitespace after a comma (between URIs), never
+    encoded. The default email policy encodes any word longer than a line, and a ~100-character
+    unsubscribe token is one: a receiver that does not decode this field then finds no link."""
+    if not value.isascii():
+        raise ValueError(f"the {name} header must be ASCII: percent-encode the URIs in it")
+    lines = [f"{name}:"]
+    for item in _LIST_ITEM_BREAK.split(" ".join(value.split())):
+        if len(lines[-1]) + 1 + len(item) > FOLD_AT and lines[-1] != f"{name}:":
+            lines.append("")
+        lines[-1] += " " + item
+        if len(lines[-1]) > MAX_LINE:
+            raise ValueError(f"the {name} header has an item too long for one line of mail "
+                             f"({MAX_LINE} characters at most)")
+    return linesep.join(lines) + linesep
+
+
+class _StructuredHeader(UnstructuredHeader):
+    """What the outgoing policy makes of a STRUCTURED_HEADERS field: written as given."""
+    max_count = 1
+
+    def fold(self, *, policy: email_policy.Policy) -> str:  # type: ignore[override]
+        return fold_structured(self.name, str(self), policy.linesep)
+
+
+def _outgoing_policy() -> email_policy.EmailPolicy:
+    registry = HeaderRegistry()
+    for name in STRUCTURED_HEADERS:
+        registry.map_to_type(name, _StructuredHeader)
+    return email_policy.default.clone(header_factory=registry)
+
+
+#: The policy every message is built with; the transports and the DKIM signer write with it.
+OUTGOING = _outgoing_policy()
 
 
 # --- queueing ---------------------------------------------------------------------------------
@@ -75,6 +121,8 @@ def check_header(name: str, value: str) -> None:
         raise ValueError(f"the {name} header is set by the outbox and cannot be given")
     if not isinstance(value, str) or "\r" in value or "\n" in value:
         raise ValueError(f"the {name} header must be a single line of text")
+    if name.lower() in STRUCTURED_HEADERS:
+        fold_structured(name, value)  # refuses what could not go out unencoded
 
 
 def queue(*, to: str, subject: str, body: str, category: str = TRANSACTIONAL,
@@ -280,7 +328,12 @@ def build(message: OutboxMessage, headers: dict[str, str],
     ``footers`` (from panel_email_footer) go under a signature separator, added per delivery."""
     sender = current_app.config["MAIL_FROM"]
     domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
-    mail = EmailMessage()
+    if not domain.isascii():  # the Message-ID is never encoded: an IDN goes as A-labels
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            domain = "localhost"
+    mail = EmailMessage(policy=OUTGOING)
     from_name = headers.get(FROM_NAME_HEADER)
     if from_name:  # a reseller writing to its own customers signs with its brand (P25)
         check_header(FROM_NAME_HEADER, from_name)
