@@ -43,9 +43,14 @@ def _maildir_enabled() -> bool:
     return not current_app.config.get("SMTP_URL")
 
 
-# Links carrying a signed token act for whoever holds them (approve access, confirm an email):
-# an admin reading the local Maildir must not be able to use a customer's.
-SIGNED_LINK = re.compile(r"(https?://\S+/)[A-Za-z0-9_\-]*\.[A-Za-z0-9_.\-]{20,}")
+# A signed token acts for whoever holds it (one-click unsubscribe, the preference centre,
+# approve access, confirm an email, accept an invitation): an admin reading the local Maildir
+# must not be able to use a customer's, in a link, a mailto subject or any header. Every such
+# token is itsdangerous's: [.]payload[.timestamp].signature, base64url, the signature at least
+# 27 characters (an HMAC-SHA1; SHA-256 gives 43). "%20" precedes it in a mailto subject.
+SIGNED_TOKEN = re.compile(r"(?:(?<=%20)|(?<![A-Za-z0-9_.%\-]))\.?[A-Za-z0-9_\-]+"
+                          r"(?:\.[A-Za-z0-9_\-]+)?\.[A-Za-z0-9_\-]{27,}(?![A-Za-z0-9_\-])")
+HIDDEN = "[link hidden: it acts for the recipient]"
 MAX_PAGE = 100_000  # beyond any real outbox; larger numbers overflow the database's integers
 
 
@@ -68,6 +73,11 @@ def _maildir() -> mailbox.Maildir | None:
     return mailbox.Maildir(path, create=False) if path.is_dir() else None
 
 
+def hide_tokens(text: str) -> str:
+    """The text with every signed token replaced; used for bodies and headers alike."""
+    return SIGNED_TOKEN.sub(HIDDEN, text)
+
+
 def _date(value: str | None) -> datetime:
     try:
         parsed = parsedate_to_datetime(value) if value else None
@@ -88,8 +98,10 @@ def maildir() -> Any:
                 head = BytesHeaderParser(policy=policy.default).parse(fh)  # type: ignore[arg-type]
         except (KeyError, OSError):  # removed while we were reading
             continue
-        rows.append({"key": key, "from": head.get("From", ""), "to": head.get("To", ""),
-                     "subject": head.get("Subject", ""), "date": _date(head.get("Date"))})
+        rows.append({"key": key, "from": hide_tokens(str(head.get("From", ""))),
+                     "to": hide_tokens(str(head.get("To", ""))),
+                     "subject": hide_tokens(str(head.get("Subject", ""))),
+                     "date": _date(head.get("Date"))})
     rows.sort(key=lambda r: (r["date"], r["key"]), reverse=True)
     pages = max((len(rows) + PER_PAGE - 1) // PER_PAGE, 1)
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
@@ -120,7 +132,7 @@ def maildir_message(key: str) -> Any:
     audit.record(AuditEvent("mail.read", actor=current_user, object=f"maildir message {key}"[:255]))
     db.session.commit()
     if text:
-        text = SIGNED_LINK.sub(r"\1[link hidden: it acts for the recipient]", text)
+        text = hide_tokens(text)
     return render_template("mail/maildir_message.html", key=key,
-                           headers=[(name, str(value)) for name, value in mail.items()],
+                           headers=[(name, hide_tokens(str(value))) for name, value in mail.items()],
                            text=text, has_html=mail.get_body(preferencelist=("html",)) is not None)

@@ -119,3 +119,28 @@ def test_empty_maildir_page(maildir_app, client, login_as):
     page = client.get("/admin/mail/maildir")
     assert page.status_code == 200
     assert "No mail has been delivered here yet." in page.get_data(as_text=True)
+
+
+def test_signed_tokens_are_hidden_in_every_header_and_the_body(maildir_app, client, login_as):
+    from itsdangerous import URLSafeSerializer, URLSafeTimedSerializer
+
+    key = "k" * 40
+    tokens = [URLSafeSerializer(key, salt="a").dumps(["a" * 32, "news", 0]),  # compressed: ".eJ…"
+              URLSafeSerializer(key, salt="a").dumps(["0123456789abcdef" * 2, "newsletter", 1]),
+              URLSafeTimedSerializer(key, salt="b").dumps({"s": "1" * 36, "a": "2" * 36})]
+    one, two, timed = tokens
+    _deliver_to_maildir(
+        subject=f"unsubscribe {timed}",
+        body=f"Approve: https://panel.example/access/approve/{timed}\nOr: unsubscribe%20{one}",
+        headers={"List-Unsubscribe": f"<https://panel.example/unsubscribe/{two}>, "
+                                     f"<mailto:u@panel.test?subject=unsubscribe%20{one}>",
+                 "X-Other": f"token {two}"})
+    login_as("admin")
+    [mail_key] = mailbox.Maildir(Path(maildir_app.instance_path) / "mail").keys()
+    for url in ("/admin/mail/maildir", f"/admin/mail/maildir/{mail_key}"):
+        html = client.get(url).get_data(as_text=True)
+        assert not [t for t in tokens if t in html], url
+    html = client.get(f"/admin/mail/maildir/{mail_key}").get_data(as_text=True)
+    assert "https://panel.example/unsubscribe/[link hidden" in html
+    assert "subject=unsubscribe%20[link hidden" in html
+    assert "panel.example" in html and "Message-ID" in html  # the rest is still readable
