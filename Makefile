@@ -4,6 +4,11 @@ PY       := $(VENV)/bin/python
 INSTANCE ?= $(CURDIR)/instance
 HOST     ?= 127.0.0.1
 PORT     ?= 5000
+# Every link the panel writes (mail, RDAP, the WHOIS pages) starts with this. It follows HOST and
+# PORT unless the operator gives one: `make run PANEL_BASE_URL=https://...`, the environment, or
+# base_url in the instance's panel.toml / panel.py (then this is empty, which the panel ignores).
+PANEL_BASE_URL ?= $(if $(shell grep -sqiE '^\s*base_url\s*=' $(INSTANCE)/panel.toml \
+  $(INSTANCE)/panel.py && echo set),,http://$(HOST):$(PORT))
 APT      := $(shell [ "$$(id -u)" = 0 ] && echo apt-get || echo sudo apt-get)
 
 .PHONY: run test lint bench setup deps-system clean
@@ -29,9 +34,9 @@ deps-system:
 run: setup
 	$(PY) -m panel.instance_setup $(INSTANCE)
 	PANEL_INSTANCE_PATH=$(INSTANCE) $(VENV)/bin/panel db upgrade
-	PANEL_INSTANCE_PATH=$(INSTANCE) $(VENV)/bin/panel demo
+	PANEL_INSTANCE_PATH=$(INSTANCE) PANEL_BASE_URL=$(PANEL_BASE_URL) $(VENV)/bin/panel demo
 	@echo "Serving on http://$(HOST):$(PORT) (Ctrl-C to stop)"
-	PANEL_INSTANCE_PATH=$(INSTANCE) $(VENV)/bin/gunicorn --workers 2 --bind $(HOST):$(PORT) \
+	PANEL_INSTANCE_PATH=$(INSTANCE) PANEL_BASE_URL=$(PANEL_BASE_URL) $(VENV)/bin/gunicorn --workers 2 --bind $(HOST):$(PORT) \
 	  --access-logfile - 'panel.wsgi:app'
 
 # ruff, then the import layers (pyproject.toml, [tool.importlinter]): a broken contract fails here.

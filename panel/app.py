@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote_to_bytes
+from urllib.parse import unquote_to_bytes, urlsplit
 
 from flask import Flask, g, render_template, request
 from flask_login import current_user
@@ -44,6 +45,7 @@ def create_app(config: dict[str, Any] | None = None, *, check_database: bool = F
     app.config.update(settings)
     app.jinja_loader = theme_loader(Path(app.instance_path))
     _harden(app)
+    _warn_if_one_click_needs_https(app)
 
     db.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
@@ -95,6 +97,23 @@ def _harden(app: Flask) -> None:
         PERMANENT_SESSION_LIFETIME=12 * 3600,
         WTF_CSRF_SSL_STRICT=https,
     )
+
+
+def _warn_if_one_click_needs_https(app: Flask) -> None:
+    """RFC 8058 one-click unsubscribe requires an https URI, and mail links are built from
+    BASE_URL: a public http one makes providers ignore the one-click header. Said once, at
+    start-up; a local or reserved host (a demo, a test) is exempt."""
+    base = str(app.config.get("BASE_URL") or "")
+    parts = urlsplit(base)
+    host = (parts.hostname or "").rstrip(".").lower()
+    if parts.scheme == "https" or host == "localhost" or host.endswith((".localhost", ".test")):
+        return
+    with contextlib.suppress(ValueError):
+        if ipaddress.ip_address(host).is_loopback:  # 127.0.0.0/8, ::1
+            return
+    app.logger.warning("PANEL_BASE_URL is %s, not https://: links in mail use it, and one-click "
+                       "unsubscribe (RFC 8058) only works with an https:// address. Set "
+                       "PANEL_BASE_URL to the panel's public https:// address.", base)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
