@@ -18,6 +18,8 @@ rdap_bp = Blueprint("privacy_rdap", __name__, url_prefix="/rdap")
 csrf.exempt(rdap_bp)  # read-only and public; browsers call it cross-origin
 relay_bp = Blueprint("privacy_relay", __name__, url_prefix="/whois", template_folder="../templates")
 OTHER_METHODS = ["POST", "PUT", "PATCH", "DELETE"]
+#: RDAP is read-only (RFC 7480 section 4.1); OTHER_METHODS are routed only to refuse them.
+ALLOWED = "GET, HEAD, OPTIONS"
 
 
 def _json(body: dict[str, Any], status: int = 200) -> Any:
@@ -29,6 +31,10 @@ def _json(body: dict[str, Any], status: int = 200) -> Any:
 def _cors(response: Any) -> Any:
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers.setdefault("Cache-Control", "no-cache")
+    if response.status_code == 405 or request.method == "OPTIONS":
+        # the catch-all route accepts OTHER_METHODS only to refuse them in RDAP JSON, so the
+        # URL map's method list would name methods that never work (RFC 9110 15.5.6, 9.3.7)
+        response.headers["Allow"] = ALLOWED
     return response
 
 
