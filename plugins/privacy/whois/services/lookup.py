@@ -51,14 +51,16 @@ def normalise_name(text: str) -> str:
     """The ASCII (punycode) form of a queried name, lower-cased, without a final dot.
 
     Accepts U-labels ("bücher.test") and A-labels ("xn--bcher-kva.test"); refuses anything
-    that is not a host name of at least two labels.
+    that is not a host name of at least two labels. UTS 46 maps the other spellings of one
+    name (full-width letters, the ideographic and full-width full stops, case) to it, and a
+    final dot, however written, is the root's.
     """
     name = (text or "").strip().rstrip(".")
     if not name or len(name) > MAX_NAME * 4:
         raise BadName("empty or over-long name")
     try:
-        ascii_name = idna.encode(name, uts46=True).decode("ascii") if not name.isascii() \
-            else name.lower()
+        ascii_name = idna.encode(name, uts46=True).decode("ascii").rstrip(".") \
+            if not name.isascii() else name.lower()
         if ascii_name.startswith("xn--") or ".xn--" in ascii_name:
             idna.decode(ascii_name)  # a punycode label must decode to a valid U-label
     except (idna.IDNAError, UnicodeError) as exc:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, g, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from panel.domains.models import Domain
 from panel.extensions import csrf, limiter
 from plugins.privacy.whois.forms import RelayForm
 from plugins.privacy.whois.services import lookup as whois_data
@@ -95,19 +96,38 @@ def _relay_domain_limit() -> str:
     return str(current_app.config.get("WHOIS_RELAY_LIMIT_PER_DOMAIN", "20 per day"))
 
 
+def _relay_domain() -> Domain | None:
+    """The domain the URL names, however it is spelled; resolved once per request (g)."""
+    if "relay_domain" not in g:
+        try:
+            g.relay_domain = whois_data.find(whois_data.normalise_name(_relay_name()))
+        except BadName:
+            g.relay_domain = None
+    return g.relay_domain
+
+
+def _relay_name() -> str:
+    return str((request.view_args or {}).get("name", ""))
+
+
 def _relay_domain_key() -> str:
-    return "whois-relay:" + str((request.view_args or {}).get("name", "")).lower()[:253]
+    """The domain's id: every spelling of its name (case, trailing dot, full-width letters,
+    ideographic full stops) shares one allowance. Unknown names keep their own, as before."""
+    domain = _relay_domain()
+    if domain is not None:
+        return f"whois-relay:{domain.id}"
+    try:
+        return "whois-relay-name:" + whois_data.normalise_name(_relay_name())
+    except BadName:
+        return "whois-relay-name:" + _relay_name().lower()[:253]
 
 
 @relay_bp.route("/contact/<name>", methods=["GET", "POST"])
-@limiter.limit(_relay_ip_limit, methods=["POST"])
+@limiter.limit(_relay_ip_limit, methods=["POST"])  # key: the connecting address, no header
 @limiter.limit(_relay_domain_limit, methods=["POST"], key_func=_relay_domain_key)
 def contact(name: str) -> Any:
     """Anyone writes to the registrant; neither side learns the other's address (P19)."""
-    try:
-        domain = whois_data.find(whois_data.normalise_name(name))
-    except BadName:
-        abort(404)
+    domain = _relay_domain()
     if domain is None:
         abort(404)
     form = RelayForm()
