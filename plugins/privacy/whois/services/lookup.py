@@ -237,7 +237,8 @@ def lookup_ascii(name: str, service: Identity | None = None) -> Record | None:
     return Record(
         handle=f"{d.id.hex.upper()}-PANEL", name=d.name, unicode_name=unicode_name(d.name),
         registrar=d.registrar or registrar_name(), status=d.status, created=d.registered_on,
-        updated=d.updated_at or d.created_at, expires=d.expires_on,
+        # the last change of registration data; never changed since: the registration itself
+        updated=d.updated_at or d.registered_on, expires=d.expires_on,
         nameservers=[n.lower().rstrip(".") for n in (d.nameservers or "").split() if n],
         private=private,
         contacts=[_contact(r, contacts.get(r), private, service, url) for r in CONTACT_ROLES],
