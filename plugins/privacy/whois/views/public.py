@@ -21,6 +21,7 @@ relay_bp = Blueprint("privacy_relay", __name__, url_prefix="/whois", template_fo
 OTHER_METHODS = ["POST", "PUT", "PATCH", "DELETE"]
 #: RDAP is read-only (RFC 7480 section 4.1); OTHER_METHODS are routed only to refuse them.
 ALLOWED = "GET, HEAD, OPTIONS"
+MAX_URL_LENGTH = 4096
 
 
 def _json(body: dict[str, Any], status: int = 200) -> Any:
@@ -37,6 +38,17 @@ def _cors(response: Any) -> Any:
         # URL map's method list would name methods that never work (RFC 9110 15.5.6, 9.3.7)
         response.headers["Allow"] = ALLOWED
     return response
+
+
+@rdap_bp.before_request
+def _url_length() -> Any:
+    """An over-long URL gets an RDAP error, not the server's HTML 414: the served configs let
+    gunicorn pass request lines up to 8190 bytes, and the app refuses beyond its own limit."""
+    limit = int(current_app.config.get("RDAP_MAX_URL_LENGTH", MAX_URL_LENGTH))
+    if len(request.environ.get("RAW_URI") or request.full_path) <= limit:
+        return None
+    return _json(rdap.error(414, "URI too long", f"RDAP URLs here are at most {limit} "
+                            "characters long; no domain name needs more."), 414)
 
 
 @rdap_bp.errorhandler(HTTPException)
