@@ -57,7 +57,7 @@ def walked(app: Flask) -> list[tuple[str, dict[str, Any]]]:
             continue
         seen[url] = {m: client.open(url, method=m, data=None if m in ("GET", "HEAD") else form)
                      for m in (*METHODS, "OPTIONS")}
-    assert len(seen) > 50  # the whole panel, not an empty map
+    assert len(seen) > 20  # the whole panel (33 URLs without plugins), not an empty map
     return list(seen.items())
 
 
