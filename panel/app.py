@@ -176,6 +176,14 @@ def _install_request_hooks(app: Flask) -> None:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
 
+    @app.after_request
+    def _retry_after_only_when_refused(response: Any) -> Any:
+        """RFC 9110 10.2.3: Retry-After belongs to 429 and 503. Flask-Limiter adds it to every
+        answer of a limited route; its hook runs before this one (registered later)."""
+        if response.status_code not in (429, 503):
+            response.headers.pop("Retry-After", None)
+        return response
+
     @app.context_processor
     def _layout() -> dict[str, Any]:
         return {"nav": menu(), "banners": banners(), "page_parts": page_parts}
@@ -205,7 +213,9 @@ def _install_error_handlers(app: Flask) -> None:
         title, message = MESSAGES.get(code, (exc.name, exc.description or ""))
         if code == 429:
             return page(429, title, message)
-        return page(code, title, message)
+        # the exception's own headers say what the page cannot: a 405's Allow (RFC 9110 15.5.6)
+        kept = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+        return (*page(code, title, message), kept)
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError) -> Any:

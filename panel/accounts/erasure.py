@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from panel import audit
 from panel.accounts.models import CLOSED, CONTACT_FIELDS, Account
@@ -16,6 +16,7 @@ from panel.audit import AuditEvent
 from panel.auth.models import User, new_session_token
 from panel.auth.passwords import hash_password
 from panel.billing.models import Invoice, PaymentMethod, Service
+from panel.db_types import utcnow
 from panel.domains.models import Domain, DomainContact
 from panel.extensions import db
 from panel.hooks import hook
@@ -61,6 +62,8 @@ def erase(account: Account, actor: User | None) -> None:
         user.session_token, user.active = new_session_token(), False  # signs every session out
     domain_ids = select(Domain.id).where(Domain.account_id == account.id)
     db.session.execute(delete(DomainContact).where(DomainContact.domain_id.in_(domain_ids)))
+    db.session.execute(update(Domain).where(Domain.account_id == account.id)  # WHOIS changed
+                       .values(updated_at=utcnow()))
     db.session.execute(delete(PaymentMethod).where(PaymentMethod.account_id == account.id))
     db.session.execute(delete(OutboxMessage).where(  # delivered or dead mail to the old address
         OutboxMessage.account_id == account.id, OutboxMessage.status != QUEUED))

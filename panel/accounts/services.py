@@ -14,6 +14,7 @@ from panel.accounts.models import CONTACT_FIELDS, Account
 from panel.audit import AuditEvent
 from panel.auth.models import SUBSCRIBER, User
 from panel.auth.passwords import hash_password
+from panel.db_types import utcnow
 from panel.domains.models import CONTACT_FIELDS as DOMAIN_CONTACT_FIELDS
 from panel.domains.models import Domain, DomainContact
 from panel.extensions import db
@@ -56,6 +57,7 @@ def update_domain_contact(domain: Domain, role: str, data: Mapping[str, Any],
         domain.contacts.append(contact)
     changed = assign(contact, data, DOMAIN_CONTACT_FIELDS)
     if changed:
+        domain.updated_at = utcnow()  # WHOIS "Updated Date", RDAP "last changed"
         _changed(domain.account, actor, changed, "domain_contact.update",
                  f"domain {domain.name} {role} contact")
     db.session.commit()

@@ -51,14 +51,16 @@ def normalise_name(text: str) -> str:
     """The ASCII (punycode) form of a queried name, lower-cased, without a final dot.
 
     Accepts U-labels ("bücher.test") and A-labels ("xn--bcher-kva.test"); refuses anything
-    that is not a host name of at least two labels.
+    that is not a host name of at least two labels. UTS 46 maps the other spellings of one
+    name (full-width letters, the ideographic and full-width full stops, case) to it, and a
+    final dot, however written, is the root's.
     """
     name = (text or "").strip().rstrip(".")
     if not name or len(name) > MAX_NAME * 4:
         raise BadName("empty or over-long name")
     try:
-        ascii_name = idna.encode(name, uts46=True).decode("ascii") if not name.isascii() \
-            else name.lower()
+        ascii_name = idna.encode(name, uts46=True).decode("ascii").rstrip(".") \
+            if not name.isascii() else name.lower()
         if ascii_name.startswith("xn--") or ".xn--" in ascii_name:
             idna.decode(ascii_name)  # a punycode label must decode to a valid U-label
     except (idna.IDNAError, UnicodeError) as exc:
@@ -235,7 +237,8 @@ def lookup_ascii(name: str, service: Identity | None = None) -> Record | None:
     return Record(
         handle=f"{d.id.hex.upper()}-PANEL", name=d.name, unicode_name=unicode_name(d.name),
         registrar=d.registrar or registrar_name(), status=d.status, created=d.registered_on,
-        updated=d.updated_at or d.created_at, expires=d.expires_on,
+        # the last change of registration data; never changed since: the registration itself
+        updated=d.updated_at or d.registered_on, expires=d.expires_on,
         nameservers=[n.lower().rstrip(".") for n in (d.nameservers or "").split() if n],
         private=private,
         contacts=[_contact(r, contacts.get(r), private, service, url) for r in CONTACT_ROLES],

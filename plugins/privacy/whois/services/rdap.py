@@ -12,6 +12,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+import pycountry
+
 from panel.urls import external_url
 from plugins.privacy.whois.services.lookup import RDAP_STATUS, Contact, Record
 
@@ -38,15 +40,23 @@ def _entity_path(role: str) -> str:
     return f"$.entities[?(@.roles[0]=='{RDAP_ROLES[role]}')]"
 
 
+def country_name(code: str) -> str:
+    """The ADR's country name component (RFC 6350 6.3.1), which RDAP clients show; the ISO
+    code stays in the ``cc`` parameter (RFC 8605). A value that is no ISO code is kept as is."""
+    found = pycountry.countries.get(alpha_2=code) if len(code) == 2 else None
+    return found.name if found else code
+
+
 def _vcard(c: Contact, private: bool, contact_url: str) -> list[Any]:
     v = c.values
     props: list[list[Any]] = [["version", {}, "text", "4.0"],
                               ["fn", {}, "text", "" if private else v["name"]]]
     if v.get("organization"):
         props.append(["org", {}, "text", v["organization"]])
+    code = v.get("country", "")
     parts = ["", "", "" if private else v["street"], "" if private else v["city"],
-             v.get("state", ""), "" if private else v["postcode"], ""]
-    props.append(["adr", {"cc": v.get("country", "")}, "text", parts])
+             v.get("state", ""), "" if private else v["postcode"], country_name(code)]
+    props.append(["adr", {"cc": code} if code else {}, "text", parts])
     if private:
         props.append(["contact-uri", {}, "uri", contact_url])
     else:

@@ -74,8 +74,15 @@ def format_record(r: Record) -> str:
     return "\r\n".join(lines) + "\r\n"
 
 
+def printable(text: str) -> str:
+    """``text`` safe to echo to a terminal: each C0 or C1 control and DEL (ESC would start an
+    escape sequence, BEL ring, NUL cut the line) is written as ``\\xNN`` instead."""
+    return "".join(f"\\x{ord(ch):02X}" if ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F else ch
+                   for ch in text)
+
+
 def no_match(name: str) -> str:
-    return f'No match for "{name.upper()}".\r\n'
+    return f'No match for "{printable(name.upper())}".\r\n'
 
 
 @dataclass

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, g, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from panel.domains.models import Domain
 from panel.extensions import csrf, limiter
 from plugins.privacy.whois.forms import RelayForm
 from plugins.privacy.whois.services import lookup as whois_data
@@ -18,6 +19,9 @@ rdap_bp = Blueprint("privacy_rdap", __name__, url_prefix="/rdap")
 csrf.exempt(rdap_bp)  # read-only and public; browsers call it cross-origin
 relay_bp = Blueprint("privacy_relay", __name__, url_prefix="/whois", template_folder="../templates")
 OTHER_METHODS = ["POST", "PUT", "PATCH", "DELETE"]
+#: RDAP is read-only (RFC 7480 section 4.1); OTHER_METHODS are routed only to refuse them.
+ALLOWED = "GET, HEAD, OPTIONS"
+MAX_URL_LENGTH = 4096
 
 
 def _json(body: dict[str, Any], status: int = 200) -> Any:
@@ -29,7 +33,22 @@ def _json(body: dict[str, Any], status: int = 200) -> Any:
 def _cors(response: Any) -> Any:
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers.setdefault("Cache-Control", "no-cache")
+    if response.status_code == 405 or request.method == "OPTIONS":
+        # the catch-all route accepts OTHER_METHODS only to refuse them in RDAP JSON, so the
+        # URL map's method list would name methods that never work (RFC 9110 15.5.6, 9.3.7)
+        response.headers["Allow"] = ALLOWED
     return response
+
+
+@rdap_bp.before_request
+def _url_length() -> Any:
+    """An over-long URL gets an RDAP error, not the server's HTML 414: the served configs let
+    gunicorn pass request lines up to 8190 bytes, and the app refuses beyond its own limit."""
+    limit = int(current_app.config.get("RDAP_MAX_URL_LENGTH", MAX_URL_LENGTH))
+    if len(request.environ.get("RAW_URI") or request.full_path) <= limit:
+        return None
+    return _json(rdap.error(414, "URI too long", f"RDAP URLs here are at most {limit} "
+                            "characters long; no domain name needs more."), 414)
 
 
 @rdap_bp.errorhandler(HTTPException)
@@ -89,19 +108,38 @@ def _relay_domain_limit() -> str:
     return str(current_app.config.get("WHOIS_RELAY_LIMIT_PER_DOMAIN", "20 per day"))
 
 
+def _relay_domain() -> Domain | None:
+    """The domain the URL names, however it is spelled; resolved once per request (g)."""
+    if "relay_domain" not in g:
+        try:
+            g.relay_domain = whois_data.find(whois_data.normalise_name(_relay_name()))
+        except BadName:
+            g.relay_domain = None
+    return g.relay_domain
+
+
+def _relay_name() -> str:
+    return str((request.view_args or {}).get("name", ""))
+
+
 def _relay_domain_key() -> str:
-    return "whois-relay:" + str((request.view_args or {}).get("name", "")).lower()[:253]
+    """The domain's id: every spelling of its name (case, trailing dot, full-width letters,
+    ideographic full stops) shares one allowance. Unknown names keep their own, as before."""
+    domain = _relay_domain()
+    if domain is not None:
+        return f"whois-relay:{domain.id}"
+    try:
+        return "whois-relay-name:" + whois_data.normalise_name(_relay_name())
+    except BadName:
+        return "whois-relay-name:" + _relay_name().lower()[:253]
 
 
 @relay_bp.route("/contact/<name>", methods=["GET", "POST"])
-@limiter.limit(_relay_ip_limit, methods=["POST"])
+@limiter.limit(_relay_ip_limit, methods=["POST"])  # key: the connecting address, no header
 @limiter.limit(_relay_domain_limit, methods=["POST"], key_func=_relay_domain_key)
 def contact(name: str) -> Any:
     """Anyone writes to the registrant; neither side learns the other's address (P19)."""
-    try:
-        domain = whois_data.find(whois_data.normalise_name(name))
-    except BadName:
-        abort(404)
+    domain = _relay_domain()
     if domain is None:
         abort(404)
     form = RelayForm()
