@@ -59,6 +59,9 @@ DEFAULTS: dict[str, Any] = {
     # complaint case, and the public WHOIS/RDAP/relay limits.
     "PRIVACY_WHOIS_DEFAULT": True,
     "PRIVACY_COMPLAINT_DAYS": 14,
+    # Privacy policy (P10): a significant version takes effect at least this many days after
+    # it is published, so every subscriber hears of it in advance.
+    "POLICY_NOTICE_DAYS": 30,
     "WHOIS_REGISTRAR_NAME": None,  # default: the panel's own registry name
     "WHOIS_TIMEOUT": 10.0,
     "WHOIS_RATE_LIMIT": "60 per minute",
@@ -74,7 +77,7 @@ ENV_NAMES = (
     "SECRET_KEY", "DATABASE_URL", "MASTER_KEY", "MASTER_KEY_FILE", "SMTP_URL", "BASE_URL",
     "PLUGINS", "MAIL_FROM", "RATELIMIT_STORAGE_URI", "DEBUG", "GEOIP_DATABASE",
     "PUBLIC_HOLIDAYS", "EMAIL_CONSENT_MODE", "DKIM_KEY", "DKIM_SELECTOR", "DKIM_DOMAIN",
-    "PRIVACY_WHOIS_DEFAULT", "PRIVACY_COMPLAINT_DAYS", "WHOIS_REGISTRAR_NAME",
+    "PRIVACY_WHOIS_DEFAULT", "PRIVACY_COMPLAINT_DAYS", "WHOIS_REGISTRAR_NAME", "POLICY_NOTICE_DAYS",
     *RETENTION_SETTINGS,
 )
 
@@ -134,6 +137,7 @@ def check(config: dict[str, Any]) -> None:
     for name in RETENTION_SETTINGS:
         config[name] = positive_int(config, name, RETENTION_MAXIMA.get(name, 36_500))
     config["PUBLIC_HOLIDAYS"] = iso_dates(config, "PUBLIC_HOLIDAYS")
+    config["POLICY_NOTICE_DAYS"] = positive_int(config, "POLICY_NOTICE_DAYS", 365)
 
 
 def iso_dates(config: dict[str, Any], name: str) -> list[date]:

@@ -74,10 +74,13 @@ PUBLIC_ROUTES = {
 STAFF_GATES = {
     "admin.customer": "redirects to the access-session form",
     "privacy_staff.new": "the access-session form itself (client id and masked email only)",
-    "privacy_request_queue.log_request": "logs a phone/email request; masked email only",
+    "privacy_request_queue.log_request": "logs a phone/email request: sent to the session form",
+    "privacy_request_queue.mark_child": "starts a child's erasure: sent to the session form",
     "privacy_removals.detail": "host's removal queue; the reseller's note needs a session",
-    "privacy_removals.complete": "host's removal queue action (POST only; not sent)",
-    "privacy_removals.refuse_removal": "host's removal queue action (POST only; not sent)",
+    "privacy_removals.ask": "host's removal queue action: sent to the session form",
+    "privacy_removals.approve": "host's removal queue action: sent to the session form",
+    "privacy_removals.reject": "host's removal queue action: sent to the session form",
+    "privacy_removals.refuse_removal": "host's removal queue action: sent to the session form",
     "privacy_retention.account_closure": "account closure for staff (issue 8)",
     "privacy_email_staff.account_page": "records a preference a customer gave by phone (issue 6)",
     "privacy_whois_staff.domain_page": "WHOIS complaints desk (issue 7)",
@@ -88,9 +91,9 @@ STAFF_GATES = {
     "privacy_complaints.document": "WHOIS complaints desk (issue 7)",
     "privacy_campaigns.detail": "host's own campaigns, no customer data",
 }
-# The host's own queue: any staff member acts on it without a session, as on the data-request
-# queue (the action shows no customer data). POSTing would erase the victim mid-walk.
-QUEUE_ACTIONS = {"privacy_removals.complete", "privacy_removals.refuse_removal"}
+# Actions the walk must not POST (none left: every removal action needs an access session,
+# so staff without one are sent to the form and nothing is erased mid-walk).
+QUEUE_ACTIONS: set[str] = set()
 SKIP_METHODS = {"HEAD", "OPTIONS"}
 
 

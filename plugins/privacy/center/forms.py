@@ -176,3 +176,10 @@ class RefuseForm(FlaskForm):
     reason = TextAreaField("Reason (the customer reads this)", validators=[
         DataRequired(message="Give the reason; the customer will read it."),
         Length(max=1000, message="Keep it under 1,000 characters."), plain_text])
+
+
+class RejectErasureForm(FlaskForm):
+    """A second staff member says no to an erasure; the reason stays with the approval."""
+    reject_reason = TextAreaField("Why not (for the staff who asked)", validators=[
+        DataRequired(message="Say why the erasure is rejected."),
+        Length(max=1000, message="Keep it under 1,000 characters."), plain_text])

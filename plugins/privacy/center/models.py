@@ -179,3 +179,34 @@ class IdentityDocument(db.Model):
     size: Mapped[int] = mapped_column(Integer)
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delete_by: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+#: A second staff member's decision on an erasure (four eyes); PENDING is shared with EmailChange.
+APPROVED, REJECTED = "approved", "rejected"
+#: What an approval is for: a data request on the desk, or a reseller's removal request.
+APPROVAL_SUBJECTS = ("request", "removal")
+
+
+class ErasureApproval(db.Model):
+    """Four eyes on an erasure: one staff member asks, another approves (then it is carried
+    out) or rejects. Each row stays as the record of who asked and who decided.
+
+    ``open_key`` holds the subject's id while the approval is pending and NULL once decided,
+    so a unique index allows one pending approval per subject on SQLite and PostgreSQL alike.
+    """
+
+    __tablename__ = "privacy_erasure_approval"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), index=True)
+    subject: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    open_key: Mapped[uuid.UUID | None] = mapped_column(Uuid, unique=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    asked_by: Mapped[uuid.UUID] = mapped_column(Uuid)  # no FK: the record outlives staff
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    _reason: Mapped[str | None] = sealed_column("reason")  # why it was rejected
+    reason = Sealed()

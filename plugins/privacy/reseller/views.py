@@ -15,12 +15,14 @@ from panel.accounts import masking
 from panel.accounts.models import Account
 from panel.audit import AuditEvent
 from panel.auth.access import role_required
-from panel.auth.models import ADMIN, RESELLER, STAFF
+from panel.auth.models import ADMIN, RESELLER, STAFF, User
 from panel.db_types import today
 from panel.extensions import db
+from panel.hooks import hook
 from panel.tenancy import scoped
 from plugins.privacy.access.services import sessions as access
-from plugins.privacy.center.forms import RefuseForm, VerifyForm
+from plugins.privacy.center.forms import RefuseForm, RejectErasureForm, VerifyForm
+from plugins.privacy.center.services import approval
 from plugins.privacy.center.services import requests as service
 from plugins.privacy.reseller.forms import FulfilForm, RemovalForm
 from plugins.privacy.reseller.services import requests as resell
@@ -93,11 +95,18 @@ def verify(request_id: str) -> Any:
 
 @reseller_bp.route("/requests/<request_id>/fulfil", methods=["POST"])
 def fulfil(request_id: str) -> Any:
-    """Export, anonymise, restrict or note an objection, as the request asks."""
+    """Export, restrict, correct or note an objection, as the request asks. An erasure is
+    never one person's act: the reseller asks the host (``escalate``), where a second staff
+    member approves it, as for the house's own customers."""
     form = FulfilForm()
     fmt = form.format.data if form.validate() else "zip"
-    return _act(request_id, lambda r: service.fulfil(r, current_user, export_format=fmt),
-                "Request fulfilled. The customer has been told by email.")
+
+    def run(r: Any) -> None:
+        if r.kind == "erasure":
+            raise service.RequestError("An erasure needs a second person's approval: ask the "
+                                       "host to remove the data.")
+        service.fulfil(r, current_user, export_format=fmt)
+    return _act(request_id, run, "Request fulfilled. The customer has been told by email.")
 
 
 @reseller_bp.route("/requests/<request_id>/refuse", methods=["POST"])
@@ -148,14 +157,23 @@ def detail_staff(removal_id: str) -> Any:
     r = resell.get_removal(removal_id)
     account = db.session.get(Account, r.account_id)
     live = access.live_session(current_user, account) if account else None
+    asked = approval.latest(resell.SUBJECT, r.id)
+    people = {u.id: u for u in db.session.execute(db.select(User).where(
+        User.id.in_([asked.asked_by, asked.decided_by]))).scalars()} if asked else {}
     return render_template("privacy/reseller/removal.html", r=r, account=account, live=live,
                            label=masking.email(account.user.email if account and account.user
                                                else None),
-                           days_left=resell.days_left(r), refuse_form=RefuseForm())
+                           days_left=resell.days_left(r), refuse_form=RefuseForm(),
+                           reject_form=RejectErasureForm(), asked=asked, people=people)
 
 
 def _staff_act(removal_id: str, action: Any, done: str) -> Any:
+    """Acting on a removal is acting on the account: a live access session first (P16)."""
     r = resell.get_removal(removal_id)
+    account = db.session.get(Account, r.account_id)
+    gate = hook().panel_account_access(viewer=current_user, account=account, purpose="request")
+    if gate is not None:
+        return gate
     try:
         action(r)
     except resell.RemovalError as exc:
@@ -166,10 +184,24 @@ def _staff_act(removal_id: str, action: Any, done: str) -> Any:
     return redirect(url_for(".detail", removal_id=r.id))
 
 
-@removals_bp.route("/<removal_id>/complete", methods=["POST"])
-def complete(removal_id: str) -> Any:
+@removals_bp.route("/<removal_id>/ask", methods=["POST"])
+def ask(removal_id: str) -> Any:
+    return _staff_act(removal_id, lambda r: resell.ask_completion(r, current_user),
+                      "Removal asked for: it is carried out when another staff member approves it.")
+
+
+@removals_bp.route("/<removal_id>/approve", methods=["POST"])
+def approve(removal_id: str) -> Any:
     return _staff_act(removal_id, lambda r: resell.complete(r, current_user),
                       "The customer's data was removed; the reseller has been told.")
+
+
+@removals_bp.route("/<removal_id>/reject", methods=["POST"])
+def reject(removal_id: str) -> Any:
+    form = RejectErasureForm()
+    reason = form.reject_reason.data or "" if form.validate() else ""
+    return _staff_act(removal_id, lambda r: resell.reject_completion(r, current_user, reason),
+                      "Removal rejected; the removal request is still open.")
 
 
 @removals_bp.route("/<removal_id>/refuse", methods=["POST"])

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from panel.accounts.models import Account
 from panel.billing.models import Invoice
@@ -28,6 +28,7 @@ def test_p05_p06_p09_correct_export_erase_and_staff_fulfil(
     factories.domain(customer_user.account, "marchetti.test")
     invoice_number = factories.invoice(customer_user.account, status="paid").number
     email, staff_email = customer_user.email, factories.staff(name="Sam Support").email
+    checker_email = factories.staff(name="Cleo Checker").email
     settle()
 
     me = new_context(accept_downloads=True).new_page()
@@ -71,20 +72,31 @@ def test_p05_p06_p09_correct_export_erase_and_staff_fulfil(
     expect(me.get_by_role("status")).to_contain_text("Request received")
     expect(me.locator("tbody")).to_contain_text("Erase my personal data")
 
-    # Staff fulfil it: open a session on the customer, then answer from the queue.
-    staff = new_context().new_page()
-    sign_in(staff, staff_email)
-    staff.goto(f"/admin/access/new/{account_id}")
-    staff.get_by_label("Reason").select_option(label="Customer support request")
-    staff.get_by_label("Ticket or case reference").fill("GDPR-17")
-    staff.get_by_label("Note").fill("Erasure request from the panel")
-    staff.get_by_role("button", name="Open session").click()
-    staff.goto("/admin/privacy/requests/")
-    row = staff.locator("tbody tr", has_text="Erase my personal data")
-    row.get_by_role("link").click()
+    # Staff ask to erase it: open a session on the customer, then answer from the queue.
+    def in_session(who: str) -> Page:
+        page = new_context().new_page()
+        sign_in(page, who)
+        page.goto(f"/admin/access/new/{account_id}")
+        page.get_by_label("Reason").select_option(label="Customer support request")
+        page.get_by_label("Ticket or case reference").fill("GDPR-17")
+        page.get_by_label("Note").fill("Erasure request from the panel")
+        page.get_by_role("button", name="Open session").click()
+        page.goto("/admin/privacy/requests/")
+        page.locator("tbody tr", has_text="Erase my personal data").get_by_role("link").click()
+        return page
+
+    staff = in_session(staff_email)
     expect(staff.locator("main")).to_contain_text("verified")
-    staff.get_by_role("button", name="Fulfil request").click()
-    expect(staff.get_by_role("status")).to_contain_text("Request fulfilled.")
+    staff.get_by_role("button", name="Ask to erase").click()
+    expect(staff.get_by_role("status")).to_contain_text("another staff member approves it")
+    expect(staff.locator("main")).to_contain_text("You asked for this erasure")
+    expect(staff.get_by_role("button", name="Approve and erase now")).to_have_count(0)
+
+    # A second staff member approves it in their own session (four eyes).
+    checker = in_session(checker_email)
+    expect(checker.locator("main")).to_contain_text("Sam Support asked to erase this account")
+    checker.get_by_role("button", name="Approve and erase now").click()
+    expect(checker.get_by_role("status")).to_contain_text("Erasure approved and carried out.")
 
     # The account is anonymised, its invoices remain, and the customer cannot sign in.
     db.session.expire_all()

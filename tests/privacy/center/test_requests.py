@@ -86,6 +86,13 @@ def _staff_in_session(app, factories, account_id):
     return staff
 
 
+def _second_staff_approves(app, factories, account_id, request_id):
+    """Four eyes: an erasure is carried out when another staff member approves it."""
+    other = _staff_in_session(app, factories, account_id)
+    detail = f"/admin/privacy/requests/{request_id}"
+    return post_form(other, f"{detail}/approve", token_from=detail)
+
+
 def test_p08_staff_queue_oldest_first_with_deadlines_highlighted(app, client, factories):
     a, b = factories.subscriber(), factories.subscriber()
     login(client, a)
@@ -153,6 +160,8 @@ def test_p09_erasure_waits_for_unpaid_invoices_then_anonymises_and_keeps_billing
     invoice.status = "paid"
     db.session.commit()
     post_form(staff, f"{detail}/fulfil", token_from=detail)
+    assert db.session.get(Account, account.id).first_name == "Wilhelmina"  # asked, not done
+    _second_staff_approves(app, factories, account.id, r.id)
     db.session.expire_all()
     erased = db.session.get(Account, account.id)
     assert (erased.first_name, erased.last_name, erased.phone, erased.status) == (
@@ -212,7 +221,8 @@ def test_p07_requests_from_outside_the_panel_wait_for_an_identity_check(app, cli
     assert staff.get(f"{detail}/document/{doc.id}").data == PNG  # inside the session
     outsider = app.test_client()
     login(outsider, factories.staff())
-    assert outsider.get(f"{detail}/document/{doc.id}").status_code == 404  # no session, no document
+    refused = outsider.get(f"{detail}/document/{doc.id}")  # no session, no document
+    assert refused.status_code == 302 and "/admin/access/new/" in refused.headers["Location"]
     post_form(staff, f"{detail}/verify", {"method": "document"}, token_from=detail)
     assert IdentityDocument.query.count() == 0  # used for the check, then deleted
     post_form(staff, f"{detail}/fulfil", token_from=detail)
@@ -245,6 +255,7 @@ def test_p11_staff_mark_a_childs_account_which_starts_its_erasure(app, factories
     r = DataRequest.query.one()
     assert response.status_code == 302 and (r.kind, r.status) == ("erasure", "verified")
     post_form(staff, f"/admin/privacy/requests/{r.id}/fulfil", token_from=f"/admin/privacy/requests/{r.id}")
+    _second_staff_approves(app, factories, user.account_id, r.id)
     assert db.session.get(Account, user.account_id).status == "closed"
 
 

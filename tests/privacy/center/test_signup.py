@@ -122,7 +122,9 @@ def test_p01_a_taken_email_gets_a_plain_answer_and_reveals_nothing_else(client, 
 
 def test_p10_sign_up_records_the_policy_version_in_effect(client, factories):
     admin = factories.staff("admin")
-    policy.publish(admin, body="# One", summary="First.", material=True, effective_on=today())
+    one = policy.publish(admin, body="# One", summary="First.", material=True)
+    one.effective_on = today()  # announced long enough ago: in effect now
+    db.session.commit()
     policy.publish(admin, body="# Two", summary="Second.", material=False, effective_on=today())
     upcoming = policy.publish(admin, body="# Three", summary="Third.", material=True,
                               effective_on=today() + timedelta(days=30))

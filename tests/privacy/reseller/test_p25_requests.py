@@ -9,6 +9,7 @@ from panel.mail.models import OutboxMessage
 from plugins.privacy.center.models import READY, DataExport, DataRequest
 from plugins.privacy.center.services import requests as requests_service
 from plugins.privacy.center.services.requests import add_month
+from plugins.privacy.reseller.models import RemovalRequest
 from tests.conftest import login, post_form
 from tests.factories import DEFAULT_PASSWORD
 
@@ -67,13 +68,22 @@ def test_p25_reseller_answers_an_export_request_with_a_copy_the_customer_downloa
     assert "JSON" in customer.get("/client/privacy/data").get_data(as_text=True)
 
 
-def test_p25_reseller_anonymises_a_customer_on_an_erasure_request(client, resellers):
+def test_p25_reseller_cannot_erase_alone_and_asks_the_host_instead(client, resellers):
+    """Four eyes on every erasure: the reseller's answer is a removal request to the host,
+    where a second staff member approves it (test_p26_removal)."""
     r = requests_service.file(resellers.a1, resellers.c1, kind="erasure", verified_by="panel-password")
     assert login(client, resellers.r1).status_code == 302
-    assert post_form(client, f"/reseller/privacy/requests/{r.id}/fulfil", {},
-                     token_from=f"/reseller/privacy/requests/{r.id}").status_code == 302
+    url = f"/reseller/privacy/requests/{r.id}"
+    page = client.get(url).get_data(as_text=True)
+    assert "Anonymise" not in page and "Ask the host to remove the data" in page
+    refused = post_form(client, f"{url}/fulfil", {}, token_from=url)
+    assert "second person" in client.get(refused.headers["Location"]).get_data(as_text=True)
     account = resellers.account(resellers.c1)
-    assert account.status == "closed" and account.last_name is None
+    assert account.status != "closed" and account.last_name == "Oneclient"
+    assert db.session.get(DataRequest, r.id).status == "verified"
+    post_form(client, f"{url}/removal", {"note": ""}, token_from=url)
+    removal = db.session.execute(select(RemovalRequest)).scalar_one()
+    assert removal.data_request_id == r.id and removal.status == "open"
 
 
 def test_p25_reseller_verifies_then_refuses_with_a_reason(client, resellers):

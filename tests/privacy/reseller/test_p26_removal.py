@@ -71,7 +71,17 @@ def test_p26_reseller_asks_the_host_and_staff_complete_it(client, resellers, fac
     assert "Remove backups too" not in detail  # the note needs an access session
     post_form(staff, f"/admin/access/new/{resellers.a1.id}", SESSION)
     assert "Remove backups too" in staff.get(f"/admin/privacy/removals/{r.id}").get_data(as_text=True)
-    assert post_form(staff, f"/admin/privacy/removals/{r.id}/complete", {},
+    assert post_form(staff, f"/admin/privacy/removals/{r.id}/ask", {},
+                     token_from=f"/admin/privacy/removals/{r.id}").status_code == 302
+    assert "Removal waiting for approval" in staff.get(f"/admin/privacy/removals/{r.id}").get_data(
+        as_text=True)
+    post_form(staff, f"/admin/privacy/removals/{r.id}/approve", {},
+              token_from=f"/admin/privacy/removals/{r.id}")  # not their own
+    assert resellers.account(resellers.c1).status != "closed"
+    second = make_app().test_client()  # four eyes: another staff member, in their own session
+    assert login(second, factories.staff()).status_code == 302
+    post_form(second, f"/admin/access/new/{resellers.a1.id}", SESSION)
+    assert post_form(second, f"/admin/privacy/removals/{r.id}/approve", {},
                      token_from=f"/admin/privacy/removals/{r.id}").status_code == 302
     db.session.expire_all()
     r = db.session.get(RemovalRequest, r.id)
@@ -97,6 +107,11 @@ def test_p26_staff_refusal_needs_a_reason_and_the_reseller_sees_it(client, resel
     r = resell.file_removal(resellers.r1, resellers.a1.id, "")
     assert login(client, factories.staff()).status_code == 302
     url = f"/admin/privacy/removals/{r.id}"
+    refused = post_form(client, f"{url}/refuse", {"reason": "No"}, token_from=url)
+    assert "/admin/access/new/" in refused.headers["Location"]  # an account action: a session
+    db.session.expire_all()
+    assert db.session.get(RemovalRequest, r.id).status == "open"
+    post_form(client, f"/admin/access/new/{resellers.a1.id}", SESSION)
     post_form(client, f"{url}/refuse", {"reason": ""}, token_from=url)
     db.session.expire_all()
     assert db.session.get(RemovalRequest, r.id).status == "open"

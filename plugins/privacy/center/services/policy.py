@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import nh3
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 from sqlalchemy import func, select
@@ -27,7 +27,7 @@ from panel.mail.outbox import queue
 from panel.urls import external_url
 from plugins.privacy.center.models import PolicyAcceptance, PolicyVersion
 
-NOTICE_DAYS = 30
+NOTICE_DAYS = 30  # the default of PANEL_POLICY_NOTICE_DAYS
 MAX_BODY_CHARS = 100_000
 MAX_SUMMARY_CHARS = 500
 
@@ -56,8 +56,14 @@ def render(markdown: str) -> Markup:
     return Markup(clean)  # noqa: S704 - sanitised by nh3 just above
 
 
-def default_effective_on(material: bool) -> date:
-    return today() + timedelta(days=NOTICE_DAYS) if material else today()
+def notice_days() -> int:
+    """How far ahead a significant change must be announced (PANEL_POLICY_NOTICE_DAYS)."""
+    return int(current_app.config.get("POLICY_NOTICE_DAYS", NOTICE_DAYS))
+
+
+def earliest_effective_on(material: bool) -> date:
+    """A minor change may take effect at once; a significant one only after the notice."""
+    return today() + timedelta(days=notice_days()) if material else today()
 
 
 def versions() -> list[PolicyVersion]:
@@ -100,10 +106,15 @@ def publish(admin: User, *, body: str, summary: str, material: bool,
         raise PolicyError("Say in a sentence or two what changed.", "summary")
     if len(summary) > MAX_SUMMARY_CHARS:
         raise PolicyError(f"The summary can be at most {MAX_SUMMARY_CHARS} characters.", "summary")
-    effective_on = effective_on or default_effective_on(material)
+    effective_on = effective_on or earliest_effective_on(material)
     if effective_on < today():
         raise PolicyError("A version cannot take effect in the past: choose today or later.",
                           "effective_on")
+    earliest = earliest_effective_on(material)
+    if effective_on < earliest:  # the promise (P10): everyone hears of it in advance
+        raise PolicyError(f"A significant change must be announced {notice_days()} days ahead: "
+                          f"choose {earliest:%Y-%m-%d} or later, or publish it as a minor "
+                          "change if it is one.", "effective_on")
     latest = db.session.execute(
         select(PolicyVersion).order_by(PolicyVersion.number.desc()).limit(1)).scalar_one_or_none()
     if latest is not None and effective_on < latest.effective_on:
@@ -178,13 +189,27 @@ def accepted(user: User, version: PolicyVersion) -> bool:
 
 
 def pending_for(user: User) -> PolicyVersion | None:
-    """The version this subscriber must accept before using the panel, if any."""
+    """The version this subscriber must accept before using the panel, if any: the one in
+    effect (what /privacy shows as current), which includes every significant change before
+    it. A significant version announced for later is not asked for until its date."""
     if user.role != SUBSCRIBER:
         return None
     version = current_material()
     if version is None or accepted(user, version):
         return None
-    return version
+    return current() or version
+
+
+def changes_since_accepted(user: User, version: PolicyVersion) -> list[PolicyVersion]:
+    """Each version after the last one the user accepted, up to ``version``: what changed."""
+    last = db.session.execute(
+        select(func.max(PolicyVersion.number)).join(
+            PolicyAcceptance, PolicyAcceptance.version_id == PolicyVersion.id)
+        .where(PolicyAcceptance.user_id == user.id)).scalar_one()
+    return list(db.session.execute(
+        select(PolicyVersion).where(PolicyVersion.number > (last or 0),
+                                    PolicyVersion.number <= version.number)
+        .order_by(PolicyVersion.number.desc())).scalars())
 
 
 def accept(user: User, version: PolicyVersion, method: str, *, commit: bool = True) -> PolicyAcceptance:

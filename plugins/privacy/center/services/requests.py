@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from sqlalchemy import delete, select
 
 from panel import audit
-from panel.accounts.erasure import ErasureRefused, erase
+from panel.accounts.erasure import ErasureRefused, blockers, erase
 from panel.accounts.models import Account
 from panel.audit import AuditEvent
 from panel.auth.models import User
@@ -33,7 +33,7 @@ from plugins.privacy.center.models import (
     DataRequest,
     IdentityDocument,
 )
-from plugins.privacy.center.services import export
+from plugins.privacy.center.services import approval, export
 from plugins.privacy.processing.models import PURPOSES
 from plugins.privacy.processing.services import limit
 
@@ -41,6 +41,7 @@ DOCUMENT_TYPES = {"application/pdf", "image/png", "image/jpeg"}
 DOCUMENT_MAX_BYTES = 5 * 1024 * 1024
 DOCUMENT_DAYS = 30
 BILLING_YEARS = 7
+SUBJECT = "request"  # what an erasure approval of a data request is for
 
 
 class RequestError(ValueError):
@@ -138,27 +139,25 @@ def attach_document(r: DataRequest, staff: User, filename: str, content_type: st
     return doc
 
 
-def fulfil(r: DataRequest, staff: User | None, export_format: str = "zip") -> None:
-    """Do what was asked. Erasure may be refused for a reason the customer can act on."""
+def fulfil(r: DataRequest, staff: User | None, export_format: str = "zip") -> bool:
+    """Do what was asked; True once done. An erasure is only asked for here (four eyes): it
+    waits for a second staff member's approval (``approve_erasure``) and this returns False."""
     _open(r)
     if r.status != VERIFIED:
         raise RequestError("Verify the requester's identity first.")
     account = db.session.get(Account, r.account_id)
     assert account is not None
     if r.kind == "erasure":
-        user = account.user
-        address = user.email if user else None
+        reasons = blockers(account)  # say so now, not after a colleague has looked at it
+        if reasons:
+            raise RequestError("Erasure is not possible yet: " + "; ".join(reasons) + ".")
         try:
-            erase(account, staff)
-        except ErasureRefused as exc:
-            db.session.rollback()
+            approval.ask(staff, account.id, SUBJECT, r.id)
+        except approval.ApprovalError as exc:
             raise RequestError(str(exc)) from None
-        if address:  # the last message to the old address, queued before it is gone
-            queue(to=address, subject="Your personal data has been erased",
-                  body="As you asked, we erased the personal data of your account. Invoices "
-                       "are kept, as the law requires, for seven years from their date.",
-                  account_id=account.id)
-    elif r.kind in ("restriction", "objection"):
+        db.session.commit()
+        return False
+    if r.kind in ("restriction", "objection"):
         limit(account.id, restrict=r.kind == "restriction",
               objection=r.purpose if r.kind == "objection" else None)
     elif r.kind == "export":  # a copy made for the customer, downloaded from My data (P06)
@@ -166,15 +165,65 @@ def fulfil(r: DataRequest, staff: User | None, export_format: str = "zip") -> No
             export.request_export(account, staff or account.user, export_format)
         except export.ExportError as exc:
             raise RequestError(str(exc)) from None
-    r.status, r.decided_at, r.decided_by = FULFILLED, utcnow(), staff.id if staff else None
-    audit.record(_event("request.fulfil", r, staff))
+    _done(r, staff)
     if r.kind == "export":
         _tell(account, r, "Your copy of your data is ready", [
             f"We have done what you asked: {r.label}.",
             f"Download it from My data (you will be asked for your password): "
             f"{external_url('privacy_data.index')}"])
-    elif r.kind != "erasure":
+    else:
         _tell(account, r, "Your request is done", [f"We have done what you asked: {r.label}."])
+    db.session.commit()
+    return True
+
+
+def _done(r: DataRequest, staff: User | None) -> None:
+    r.status, r.decided_at, r.decided_by = FULFILLED, utcnow(), staff.id if staff else None
+    audit.record(_event("request.fulfil", r, staff))
+
+
+def pending_erasure(r: DataRequest) -> approval.ErasureApproval | None:
+    return approval.pending(SUBJECT, r.id) if r.kind == "erasure" else None
+
+
+def approve_erasure(r: DataRequest, staff: User) -> None:
+    """A second staff member approves: the erasure is carried out now, in one transaction.
+    Refused (unpaid invoices...): nothing is done and the approval is still pending."""
+    _open(r)
+    found = pending_erasure(r)
+    if found is None:
+        raise RequestError("No erasure is waiting for approval on this request.")
+    account = db.session.get(Account, r.account_id)
+    assert account is not None
+    user = account.user
+    address = user.email if user else None
+    try:
+        approval.approve(found, staff)
+        erase(account, staff)
+    except approval.ApprovalError as exc:
+        raise RequestError(str(exc)) from None
+    except ErasureRefused as exc:
+        db.session.rollback()
+        raise RequestError(str(exc)) from None
+    if address:  # the last message to the old address, queued before it is gone
+        queue(to=address, subject="Your personal data has been erased",
+              body="As you asked, we erased the personal data of your account. Invoices "
+                   "are kept, as the law requires, for seven years from their date.",
+              account_id=account.id)
+    _done(r, staff)
+    db.session.commit()
+
+
+def reject_erasure(r: DataRequest, staff: User, reason: str) -> None:
+    """The erasure is not carried out; the request stays open, to ask again or refuse."""
+    _open(r)
+    found = pending_erasure(r)
+    if found is None:
+        raise RequestError("No erasure is waiting for approval on this request.")
+    try:
+        approval.reject(found, staff, reason)
+    except approval.ApprovalError as exc:
+        raise RequestError(str(exc)) from None
     db.session.commit()
 
 
@@ -182,6 +231,12 @@ def refuse(r: DataRequest, staff: User, reason: str) -> None:
     _open(r)
     if not reason.strip():
         raise RequestError("Give the reason; the customer will read it.")
+    waiting = pending_erasure(r)
+    if waiting is not None:  # a refused request has no erasure left to approve
+        try:
+            approval.reject(waiting, staff, reason)
+        except approval.ApprovalError as exc:
+            raise RequestError(str(exc)) from None
     r.status, r.decided_at, r.decided_by = REFUSED, utcnow(), staff.id
     r.refusal_reason = reason.strip()
     account = db.session.get(Account, r.account_id)

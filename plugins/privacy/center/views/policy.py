@@ -212,7 +212,8 @@ def accept() -> Any:
 
 def _accept_page(me: User, pending: PolicyVersion, form: AcceptForm, status: int) -> Any:
     return render_template("privacy/center/policy_accept.html", version=pending, form=form,
-                           html=policy.render(pending.body), older=policy.history_for(me)), status
+                           html=policy.render(pending.body), older=policy.history_for(me),
+                           changes=policy.changes_since_accepted(me, pending)), status
 
 
 def _email_change_key() -> str:
@@ -273,6 +274,9 @@ def _admins_only() -> None:
 def admin_index() -> Any:
     """Publish a version (with a preview first, if wanted) and see every version's uptake."""
     form = PublishForm()
+    days = policy.notice_days()
+    form.effective_on.description = (f"Leave empty for today, or {days} days ahead for a "
+                                     "significant change (the earliest it may take effect).")
     preview = None
     status = 200
     if form.validate_on_submit():
@@ -297,4 +301,4 @@ def admin_index() -> Any:
         status = 400
     return render_template("privacy/center/policy_admin.html", form=form, preview=preview,
                            versions=policy.versions(), counts=policy.acceptance_counts(),
-                           today=today(), notice_days=policy.NOTICE_DAYS), status
+                           today=today(), notice_days=days), status

@@ -14,15 +14,24 @@ from panel.accounts.erasure import blockers
 from panel.accounts.models import Account
 from panel.audit import AuditEvent
 from panel.auth.access import role_required
-from panel.auth.models import ADMIN, STAFF, SUBSCRIBER
+from panel.auth.models import ADMIN, STAFF, SUBSCRIBER, User
 from panel.auth.passwords import verify as check_password
 from panel.db_types import today
 from panel.extensions import db
+from panel.hooks import hook
 from panel.reseller.customers import reseller_active
 from panel.tenancy import get_or_404, parse_id, scoped
 from plugins.privacy.access.services import sessions as access
-from plugins.privacy.center.forms import DocumentForm, RefuseForm, RequestForm, StaffRequestForm, VerifyForm
+from plugins.privacy.center.forms import (
+    DocumentForm,
+    RefuseForm,
+    RejectErasureForm,
+    RequestForm,
+    StaffRequestForm,
+    VerifyForm,
+)
 from plugins.privacy.center.models import DataRequest, IdentityDocument
+from plugins.privacy.center.services import approval
 from plugins.privacy.center.services import requests as service
 
 mine_bp = Blueprint("privacy_requests", __name__, url_prefix="/client/privacy/requests",
@@ -87,10 +96,20 @@ def _request(request_id: str) -> DataRequest:
     return r
 
 
+def _gate(account: Account) -> Any:
+    """Every desk action on an account needs a live access session, through the one check
+    every staff account action uses (panel_account_access, P16): a redirect to the access
+    session form stops it before anything is written."""
+    return hook().panel_account_access(viewer=current_user, account=account, purpose="request")
+
+
 @staff_bp.route("/")
 def queue() -> Any:
-    return render_template("privacy/center/requests_queue.html", requests=service.house_queue(),
-                           urgency=service.urgency, today=today())
+    found = service.house_queue()
+    return render_template("privacy/center/requests_queue.html", requests=found,
+                           urgency=service.urgency, today=today(),
+                           waiting=approval.pending_among(service.SUBJECT,
+                                                                  [r.id for r in found]))
 
 
 @staff_bp.route("/<request_id>")
@@ -100,18 +119,25 @@ def detail(request_id: str) -> Any:
     live = access.live_session(current_user, account)
     docs = db.session.execute(db.select(IdentityDocument).where(
         IdentityDocument.request_id == r.id)).scalars().all()
+    asked = approval.latest(service.SUBJECT, r.id) if r.kind == "erasure" else None
+    people = {u.id: u for u in db.session.execute(db.select(User).where(
+        User.id.in_([asked.asked_by, asked.decided_by]))).scalars()} if asked else {}
     return render_template(
         "privacy/center/requests_detail.html", r=r, account=account, live=live, docs=docs,
         label=masking.email(account.user.email if account.user else None),
         verify_form=VerifyForm(), document_form=DocumentForm(), refuse_form=RefuseForm(),
-        urgency=service.urgency(r))
+        reject_form=RejectErasureForm(), urgency=service.urgency(r), asked=asked, people=people)
 
 
 def _act(request_id: str, action: Any) -> Any:
     r = _request(request_id)
+    gate = _gate(db.session.get(Account, r.account_id))
+    if gate is not None:
+        return gate
     try:
         action(r)
     except service.RequestError as exc:
+        db.session.rollback()
         flash(str(exc))
     return redirect(url_for(".detail", request_id=r.id))
 
@@ -124,7 +150,27 @@ def verify(request_id: str) -> Any:
 
 @staff_bp.route("/<request_id>/fulfil", methods=["POST"])
 def fulfil(request_id: str) -> Any:
-    return _act(request_id, lambda r: (service.fulfil(r, current_user), flash("Request fulfilled.")))
+    def run(r: DataRequest) -> None:
+        if service.fulfil(r, current_user):
+            flash("Request fulfilled.")
+        else:
+            flash("Erasure asked for: it is carried out when another staff member approves it.")
+    return _act(request_id, run)
+
+
+@staff_bp.route("/<request_id>/approve", methods=["POST"])
+def approve(request_id: str) -> Any:
+    """The second pair of eyes: another staff member, in their own access session."""
+    return _act(request_id, lambda r: (service.approve_erasure(r, current_user),
+                                       flash("Erasure approved and carried out.")))
+
+
+@staff_bp.route("/<request_id>/reject", methods=["POST"])
+def reject(request_id: str) -> Any:
+    form = RejectErasureForm()
+    reason = form.reject_reason.data or "" if form.validate() else ""
+    return _act(request_id, lambda r: (service.reject_erasure(r, current_user, reason),
+                                       flash("Erasure rejected; the request is still open.")))
 
 
 @staff_bp.route("/<request_id>/refuse", methods=["POST"])
@@ -148,13 +194,14 @@ def document(request_id: str, doc_id: str) -> Any:
     """Only inside a live access session on that account (P07): seen, recorded, soon gone."""
     r = _request(request_id)
     account = db.session.get(Account, r.account_id)
-    session = access.live_session(current_user, account)
+    gate = _gate(account)
+    if gate is not None:
+        return gate
     doc = db.session.get(IdentityDocument, parse_id(doc_id))
-    if session is None or doc is None or doc.request_id != r.id:
+    if doc is None or doc.request_id != r.id:
         abort(404)
-
     audit.record(AuditEvent("identity_document.view", actor=current_user, account_id=account.id,
-                            object=f"identity document for request {r.id}", session_id=session.id))
+                            object=f"identity document for request {r.id}"))  # + the session
     db.session.commit()
     return Response(base64.b64decode(doc.content or ""), mimetype=doc.content_type,
                     headers={"Content-Disposition": "attachment; filename=identity-document",
@@ -165,6 +212,9 @@ def document(request_id: str, doc_id: str) -> Any:
 def log_request(account_id: str) -> Any:
     """A request that came by email, phone or post: logged unverified (P07)."""
     account = get_or_404(current_user, Account, account_id)
+    gate = _gate(account)
+    if gate is not None:
+        return gate
     form = StaffRequestForm()
     status = 200
     if form.validate_on_submit():
@@ -187,8 +237,9 @@ def log_request(account_id: str) -> Any:
 def mark_child(account_id: str) -> Any:
     """An account found to belong to a child under 13 is removed (P11): start its erasure."""
     account = get_or_404(current_user, Account, account_id)
-    if access.live_session(current_user, account) is None:
-        abort(404)
+    gate = _gate(account)
+    if gate is not None:
+        return gate
     try:
         r = service.file(account, current_user, kind="erasure", channel="staff",
                          details="The account belongs to a child under 13 (P11).",

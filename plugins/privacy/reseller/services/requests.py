@@ -16,7 +16,7 @@ from flask import abort
 from sqlalchemy import func, select
 
 from panel import audit
-from panel.accounts.erasure import ErasureRefused, erase
+from panel.accounts.erasure import ErasureRefused, blockers, erase
 from panel.accounts.models import CLOSED, Account
 from panel.audit import AuditEvent
 from panel.auth.models import ADMIN, RESELLER, User
@@ -28,6 +28,7 @@ from panel.tenancy import get_or_404, parse_id, scoped
 from panel.urls import external_url
 from plugins.privacy.center.models import FULFILLED, DataRequest
 from plugins.privacy.center.models import OPEN as REQUEST_OPEN
+from plugins.privacy.center.services import approval
 from plugins.privacy.email.services import preferences as email_prefs
 from plugins.privacy.reseller.models import (
     COMPLETED,
@@ -172,15 +173,58 @@ def _open(r: RemovalRequest) -> None:
         raise RemovalError(f"This removal request is already {r.status}.")
 
 
-def complete(r: RemovalRequest, staff: User) -> None:
-    """The host removes the data: the account is erased as for an erasure request."""
+SUBJECT = "removal"  # what an erasure approval of a removal request is for
+
+
+def pending_completion(r: RemovalRequest) -> approval.ErasureApproval | None:
+    return approval.pending(SUBJECT, r.id)
+
+
+def ask_completion(r: RemovalRequest, staff: User) -> None:
+    """Staff member A asks to remove the data; it is removed when another approves (four
+    eyes, as for every erasure the desk carries out)."""
     _open(r)
     account = db.session.get(Account, r.account_id)
     if account is None:
         raise RemovalError("The account no longer exists.")
+    reasons = [] if closure.is_erased(account) else blockers(account)
+    if reasons:
+        raise RemovalError("Erasure is not possible yet: " + "; ".join(reasons) + ".")
     try:
+        approval.ask(staff, account.id, SUBJECT, r.id)
+    except approval.ApprovalError as exc:
+        raise RemovalError(str(exc)) from None
+    db.session.commit()
+
+
+def reject_completion(r: RemovalRequest, staff: User, reason: str) -> None:
+    """Nothing is removed; the removal request stays open, to ask again or refuse."""
+    _open(r)
+    found = pending_completion(r)
+    if found is None:
+        raise RemovalError("No removal is waiting for approval.")
+    try:
+        approval.reject(found, staff, reason)
+    except approval.ApprovalError as exc:
+        raise RemovalError(str(exc)) from None
+    db.session.commit()
+
+
+def complete(r: RemovalRequest, staff: User) -> None:
+    """A second staff member approves: the account is erased as for an erasure request."""
+    _open(r)
+    account = db.session.get(Account, r.account_id)
+    if account is None:
+        raise RemovalError("The account no longer exists.")
+    found = pending_completion(r)
+    if found is None:
+        raise RemovalError("Ask to remove the data first; another staff member then approves.")
+    try:
+        approval.approve(found, staff)
         if not closure.is_erased(account):  # a closed account waits out its grace period
             erase(account, staff)
+    except approval.ApprovalError as exc:
+        raise RemovalError(str(exc)) from None
     except ErasureRefused as exc:
         db.session.rollback()
         raise RemovalError(str(exc)) from None
@@ -202,6 +246,12 @@ def refuse(r: RemovalRequest, staff: User, reason: str) -> None:
     _open(r)
     if not reason.strip():
         raise RemovalError("Give the reason; the reseller will read it.")
+    waiting = pending_completion(r)
+    if waiting is not None:  # a refused removal has nothing left to approve
+        try:
+            approval.reject(waiting, staff, reason)
+        except approval.ApprovalError as exc:
+            raise RemovalError(str(exc)) from None
     r.status, r.completed_at, r.completed_by = REFUSED, utcnow(), staff.id
     r.outcome = reason.strip()[:1000]
     audit.record(_event("removal.refuse", r, staff))
