@@ -70,7 +70,7 @@ def _policy_gate() -> Any:
     if policy.pending_for(current_user) is None:
         session[CHECKED_KEY] = str(current_user.id)
         return None
-    target = request.full_path.rstrip("?") if request.method == "GET" else None
+    target = request.full_path.rstrip("?") if request.method in ("GET", "HEAD") else None
     return redirect(url_for("privacy_policy_client.accept", next=target))
 
 
