@@ -147,7 +147,7 @@ def _record_signup_consent(user: Any, chosen: list[str]) -> None:
     unticked box is a withdrawal. A box left at the default records nothing, as elsewhere."""
     offered = [c for c in email_prefs.HOUSE if c.marketing]
     for cat in offered:
-        email_prefs.record(user.account, cat.key, cat.key in chosen, "sign-up")
+        email_prefs.record(user.account, cat.key, cat.key in chosen, "sign-up", actor=user)
 
 
 def _signup_form(form: SignupForm, status: int) -> Any:
