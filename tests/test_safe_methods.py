@@ -6,7 +6,8 @@ The test walks ``app.url_map`` with one data set in which every route argument n
 object or a real signed token, so each view really runs (the token routes must answer 200),
 as an anonymous visitor and as each role, and compares a snapshot of every table (``SELECT *``,
 ``mail_outbox`` included: no mail may be queued) before and after each request. A route
-argument nobody classified fails the test, so a new page cannot skip the walk.
+argument nobody classified fails the test, so a new page cannot skip the walk. A HEAD must
+also answer what the GET did (RFC 9110 §9.3.2): no view may treat it as a write, or refuse it.
 
 The one write a safe request may make is the trail entry that says staff or a reseller
 looked at a customer's data (``*.view``, P16, P25): recording who saw what is a promise, not a
@@ -274,9 +275,15 @@ def test_p14_get_head_and_options_change_nothing_on_any_route_for_any_role(app, 
         watched = role != "anonymous" and role != "subscriber"  # reads go on the trail
         for rule in rules:
             for url in world.urls(app, rule):
+                got = 0
                 for method in SAFE_METHODS:
                     response = client.open(url, method=method)
                     sent += 1
+                    if method == "GET":
+                        got = response.status_code
+                    elif method == "HEAD" and response.status_code != got:  # RFC 9110 §9.3.2
+                        failures.append(f"{role} HEAD {url}: {response.status_code}, "
+                                        f"GET: {got}")
                     if response.status_code >= 500 and response.status_code != 501:
                         failures.append(f"{role} {method} {url}: {response.status_code}")
                     if method == "GET" and method in rule.methods and rule.arguments:
@@ -288,7 +295,7 @@ def test_p14_get_head_and_options_change_nothing_on_any_route_for_any_role(app, 
                         failures.append(f"{role} {method} {url} ({rule.endpoint}) wrote: "
                                         + "; ".join(changed))
                     before = after
-    assert not failures, f"{len(failures)} safe requests changed something:\n" + \
+    assert not failures, f"{len(failures)} safe requests wrote or answered unlike GET:\n" + \
         "\n".join(failures)
     # The views really ran: every page that takes an id or a token answered someone with
     # more than "not found" (the token pages: 200).
