@@ -120,7 +120,7 @@ def verify() -> Any:
 def totp_setup() -> Any:
     """Enrol an authenticator app: scan the QR code, confirm one code, keep the recovery codes."""
     user: User = current_user._get_current_object()  # type: ignore[attr-defined]
-    if user.totp_secret and request.method == "GET":
+    if user.totp_secret and request.method in ("GET", "HEAD"):  # HEAD runs this view too
         return render_template("auth/totp_done.html", codes=None)
     secret = session.get(PENDING_SECRET) or totp.new_secret()
     session[PENDING_SECRET] = secret

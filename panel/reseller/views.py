@@ -171,7 +171,7 @@ def domain_contact(domain_id: str, role: str) -> Any:
 def brand_settings() -> Any:
     """White label: what the reseller's customers see in the panel and in its mail."""
     row = branding.settings(current_user.id)
-    form = BrandForm(obj=row) if request.method == "GET" else BrandForm()
+    form = BrandForm() if request.method == "POST" else BrandForm(obj=row)
     status = 200
     if request.method == "POST":
         upload = request.files.get("logo")

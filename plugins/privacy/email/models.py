@@ -45,7 +45,7 @@ class ConsentEvent(db.Model):
     _ip: Mapped[str | None] = sealed_column("ip")
     ip = Sealed()
     user_agent: Mapped[str | None] = mapped_column(String(256))
-    actor_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # staff acting on request
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # who changed it; None: the panel
     _reason: Mapped[str | None] = sealed_column("reason")  # staff's free text may name people
     reason = Sealed()
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

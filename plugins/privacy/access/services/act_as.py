@@ -23,6 +23,7 @@ from plugins.privacy.access.models import AccessSession
 KEY = "privacy_act_as"
 OFF_LIMITS = frozenset({"auth.password", "auth.totp_setup"})
 STOP_ENDPOINT = "privacy_access_link.stop_acting"
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})  # HEAD and OPTIONS only read
 
 
 def _customers_own_control(endpoint: str | None, method: str) -> bool:
@@ -30,7 +31,7 @@ def _customers_own_control(endpoint: str | None, method: str) -> bool:
     to their privacy choices (approval, requests, exports, email, policy acceptance)."""
     if endpoint in OFF_LIMITS:
         return True
-    return (method != "GET" and (endpoint or "").startswith("privacy_")
+    return (method in WRITE_METHODS and (endpoint or "").startswith("privacy_")
             and endpoint != STOP_ENDPOINT)
 
 
@@ -75,7 +76,7 @@ def before_request() -> Any:
         flash("Staff acting as the customer cannot change the customer's own sign-in or "
               "privacy choices.")
         return redirect(url_for("client.dashboard"))
-    if request.method == "GET" and request.path.startswith("/client/"):
+    if request.method in ("GET", "HEAD") and request.path.startswith("/client/"):
         audit.record(AuditEvent("client.view", actor=staff, account_id=s.account_id,
                                 object=request.path[:255], on_behalf_of=current_user.id))
         db.session.commit()

@@ -70,7 +70,7 @@ def _policy_gate() -> Any:
     if policy.pending_for(current_user) is None:
         session[CHECKED_KEY] = str(current_user.id)
         return None
-    target = request.full_path.rstrip("?") if request.method == "GET" else None
+    target = request.full_path.rstrip("?") if request.method in ("GET", "HEAD") else None
     return redirect(url_for("privacy_policy_client.accept", next=target))
 
 
@@ -147,7 +147,7 @@ def _record_signup_consent(user: Any, chosen: list[str]) -> None:
     unticked box is a withdrawal. A box left at the default records nothing, as elsewhere."""
     offered = [c for c in email_prefs.HOUSE if c.marketing]
     for cat in offered:
-        email_prefs.record(user.account, cat.key, cat.key in chosen, "sign-up")
+        email_prefs.record(user.account, cat.key, cat.key in chosen, "sign-up", actor=user)
 
 
 def _signup_form(form: SignupForm, status: int) -> Any:

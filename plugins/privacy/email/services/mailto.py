@@ -1,8 +1,9 @@
 """Unsubscribe by email (RFC 2369 mailto), read by `panel mail inbound`.
 
-The List-Unsubscribe mailto carries the message's link token in its subject. A request is
-honoured only when the token is valid and the sender is the subscriber it belongs to; any
-other request is ignored and reported (the report names no address).
+The List-Unsubscribe mailto carries the message's one-click token in its subject. A request
+is honoured only when the token is a one-click one (revoked or not: unsubscribing is always
+safe) and the sender is the subscriber it belongs to; any other request is ignored and
+reported (the report names no address).
 """
 
 from __future__ import annotations
@@ -38,19 +39,18 @@ def handle(message: EmailMessage) -> str | None:
     if found is None:
         return "ignored: no unsubscribe link in the subject"
     try:
-        link = unsubscribe.resolve(found.group(1))
+        link = unsubscribe.resolve_one_click(found.group(1))
     except LinkError as exc:
-        return f"ignored: the link in the subject is {exc.kind}"
+        kind = "not an unsubscribe link" if exc.kind == "not-one-click" else exc.kind
+        return f"ignored: the link in the subject is {kind}"
     sender = parseaddr(str(message.get("From", "")))[1]
     user = link.account.user
     if user is None or not _same(sender, user.email):
         return "ignored: the sender is not the subscriber this link was sent to"
-    if link.category is None:
-        email_prefs.unsubscribe_all(link.account, "mailto")
-    elif email_prefs.category(link.category, link.account) is None:
+    assert link.category is not None  # resolve_one_click refuses a preference-centre link
+    if email_prefs.category(link.category, link.account) is None:
         return "ignored: that kind of email is no longer sent to this subscriber"
-    else:
-        email_prefs.change(link.account, {link.category: False}, "mailto")
+    email_prefs.change(link.account, {link.category: False}, "mailto", actor=user)
     db.session.commit()
-    what = email_prefs.label_of(link.category) if link.category else "all marketing"
-    return f"done: account {link.account.number} unsubscribed from {what}"
+    return (f"done: account {link.account.number} unsubscribed from "
+            f"{email_prefs.label_of(link.category)}")

@@ -5,6 +5,15 @@ with a key derived from SECRET_KEY. Nothing is stored per link, so a campaign to
 people writes no token rows; revoking bumps the generation, which kills every earlier link.
 Holding a link never signs anyone in: the views that take it show and change preferences
 and nothing else.
+
+Two kinds, each good for one thing (the table is in README.md, "The privacy module"):
+
+- a one-click link names one category; it is in the List-Unsubscribe header (URL and mailto)
+  and only ever switches that category off. Revoking does not stop it: unsubscribing is
+  always safe, and a mail provider's unsubscribe button must not fail.
+- a preference-centre link names none; it is in the footer of every message, transactional
+  mail included, and opens the preference centre. It never unsubscribes in one click, and
+  revoking stops it.
 """
 
 from __future__ import annotations
@@ -31,7 +40,8 @@ MAILTO_PREFIX = "unsubscribe"
 
 
 class LinkError(ValueError):
-    """A link that cannot be used; ``kind`` is "invalid", "revoked" or "erased"."""
+    """A link that cannot be used; ``kind`` is "invalid", "revoked", "erased", or
+    "not-one-click" / "not-centre" for a link of the other kind."""
 
     def __init__(self, kind: str) -> None:
         super().__init__(kind)
@@ -41,7 +51,8 @@ class LinkError(ValueError):
 @dataclass(frozen=True)
 class Link:
     account: Account
-    category: str | None  # None: the preference centre as a whole
+    category: str | None  # None: a preference-centre link; else a one-click link
+    revoked: bool = False  # only ever True for a one-click link (see resolve_one_click)
 
 
 def _serializer() -> URLSafeSerializer:
@@ -83,6 +94,31 @@ def resolve(token: str) -> Link:
     if gen != generation(account_id):
         raise LinkError("revoked")
     return Link(account, category or None)
+
+
+def resolve_centre(token: str) -> Link:
+    """A live preference-centre link (the footer's), or LinkError."""
+    link = resolve(token)
+    if link.category is not None:
+        raise LinkError("not-centre")
+    return link
+
+
+def resolve_one_click(token: str) -> Link:
+    """A one-click link (the List-Unsubscribe header's), revoked or not, or LinkError: a
+    revoked one still unsubscribes, and says so (``Link.revoked``)."""
+    try:
+        link = resolve(token)
+    except LinkError as exc:
+        if exc.kind != "revoked":
+            raise
+        account_hex, category, _ = _serializer().loads(token)  # resolve checked the signature
+        account = db.session.get(Account, uuid.UUID(hex=account_hex))
+        assert account is not None
+        link = Link(account, category or None, revoked=True)
+    if link.category is None:
+        raise LinkError("not-one-click")
+    return link
 
 
 def revoke_all(account: Account) -> None:

@@ -86,7 +86,7 @@ def index() -> Any:
     form = PreferencesForm()
     if request.method == "POST":
         if form.validate_on_submit():
-            error = apply_form(account, form, _method(), **_acting())
+            error = apply_form(account, form, _method(), **_actor())
             if error is None:
                 flash("Your email preferences were saved.")
                 return redirect(url_for(".index"))
@@ -99,16 +99,19 @@ def _method() -> str:
     return "staff" if acting_staff() is not None else "preference-centre"
 
 
-def _acting() -> dict[str, Any]:
+def _actor() -> dict[str, Any]:
+    """Who the trail names: the subscriber, or staff acting as them (with why)."""
     staff = acting_staff()
-    return {"actor": staff, "reason": "acting as the customer in an access session"} if staff else {}
+    if staff is not None:
+        return {"actor": staff, "reason": "acting as the customer in an access session"}
+    return {"actor": current_user._get_current_object()}
 
 
 @client_bp.route("/all", methods=["POST"])
 def unsubscribe_all() -> Any:
     account = own_account(current_user)
     if PreferencesForm().validate_on_submit():
-        email_prefs.unsubscribe_all(account, _method(), **_acting())
+        email_prefs.unsubscribe_all(account, _method(), **_actor())
         db.session.commit()
         flash("You are unsubscribed from all marketing email.")
     return redirect(url_for(".index"))

@@ -1,13 +1,18 @@
 """Links in mail, without signing in (P14): /unsubscribe/<token> and /email-preferences/<token>.
 
-``/unsubscribe/<token>``: GET only shows a confirmation page (link scanners follow links);
-POST with ``List-Unsubscribe=One-Click`` (RFC 8058) unsubscribes at once and answers 200.
-That POST is exempt from CSRF, and accepts nothing else: CSRF protects requests that ride on a
-visitor's cookies, while this one carries its authority in the URL, which only the recipient
-has. So the confirmation button on the GET page sends the very same one-click POST.
+``/unsubscribe/<token>`` takes a one-click link (the List-Unsubscribe header's): GET (and HEAD,
+which Flask answers with the GET view) only shows a confirmation page, because link scanners
+follow and probe links; only POST with ``List-Unsubscribe=One-Click`` (RFC 8058) unsubscribes,
+at once, answering 200. That POST is exempt from CSRF, and accepts nothing else: CSRF protects
+requests that ride on a visitor's cookies, while this one carries its authority in the URL,
+which only the recipient has. So the confirmation button on the GET page sends the very same
+one-click POST. A revoked one-click link still unsubscribes; its page says it was revoked and
+offers nothing else.
 
-``/email-preferences/<token>``: the preference centre from a link, a CSRF-protected form.
-Neither signs anyone in: the token changes email preferences and nothing else.
+``/email-preferences/<token>`` takes a live preference-centre link (the footer's): the centre,
+a CSRF-protected form. Neither signs anyone in: the token changes email preferences and
+nothing else. A change made through a link is the subscriber's on the trail: the link was
+sent to them.
 """
 
 from __future__ import annotations
@@ -33,6 +38,11 @@ LINK_MESSAGES = {
     "revoked": "This link was revoked. Use the link in a newer email, or sign in to change "
                "your email preferences.",
     "erased": "This link no longer works: the account it belonged to was closed.",
+    "not-one-click": "This link opens your email preferences; it does not unsubscribe by "
+                     "itself. Open it to choose which emails you get.",
+    "not-centre": "This is an unsubscribe link: it cannot open your email preferences. Use "
+                  "the link at the foot of the email, or sign in to change your email "
+                  "preferences.",
 }
 
 
@@ -44,46 +54,60 @@ def _refuse(error: LinkError) -> Any:
                                message="Too many invalid links from your address: wait a "
                                        "minute and try again."), 429
     return render_template("privacy/email/link_error.html",
-                           message=LINK_MESSAGES[error.kind]), 404
+                           message=LINK_MESSAGES[error.kind],
+                           sign_in=error.kind in ("revoked", "not-centre")), 404
 
 
-def _resolve(token: str) -> Link | Any:
+def _resolve(token: str, resolver: Any = unsubscribe.resolve_centre) -> Link | Any:
     try:
-        return unsubscribe.resolve(token)
+        return resolver(token)
     except LinkError as exc:
         return _refuse(exc)
 
 
+def _subscriber(link: Link) -> Any:
+    """Who a change through a link is recorded as: the subscriber it was sent to."""
+    return link.account.user
+
+
 def _label(link: Link) -> str:
-    if link.category is None:
-        return "all marketing email"
-    return f"{email_prefs.label_of(link.category).lower()} email"
+    return f"{email_prefs.label_of(link.category or '').lower()} email"
+
+
+def _one_click_page(link: Link, token: str, *, done: bool) -> str:
+    centre = None if link.revoked else url_for(".centre", token=unsubscribe.make(link.account.id))
+    return render_template("privacy/email/unsubscribe.html", what=_label(link), token=token,
+                           done=done, revoked=link.revoked, centre_url=centre)
 
 
 @bp.route("/unsubscribe/<path:token>", methods=["GET", "POST"])
 @csrf.exempt
 def one_click(token: str) -> Any:
     if request.method == "POST":
-        if (request.content_length or 0) > MAX_ONE_CLICK_BYTES:
-            return render_template("privacy/email/link_error.html",
-                                   message="What you sent is larger than this address accepts."), 413
-        if request.form.get("List-Unsubscribe") != ONE_CLICK:
-            return render_template("privacy/email/link_error.html",
-                                   message="This address accepts only a one-click unsubscribe: "
-                                           "a POST with the body List-Unsubscribe=One-Click."), 400
-    link = _resolve(token)
+        return _one_click_post(token)
+    link = _resolve(token, unsubscribe.resolve_one_click)  # GET and HEAD: show, change nothing
     if not isinstance(link, Link):
         return link
-    if request.method == "GET":
-        return render_template("privacy/email/unsubscribe.html", what=_label(link), token=token,
-                               done=False)
-    if link.category is None:
-        email_prefs.unsubscribe_all(link.account, "one-click")
-    elif email_prefs.category(link.category, link.account) is not None:
-        email_prefs.change(link.account, {link.category: False}, "one-click")
+    return _one_click_page(link, token, done=False)
+
+
+def _one_click_post(token: str) -> Any:
+    if (request.content_length or 0) > MAX_ONE_CLICK_BYTES:
+        return render_template("privacy/email/link_error.html",
+                               message="What you sent is larger than this address accepts."), 413
+    if request.form.get("List-Unsubscribe") != ONE_CLICK:
+        return render_template("privacy/email/link_error.html",
+                               message="This address accepts only a one-click unsubscribe: "
+                                       "a POST with the body List-Unsubscribe=One-Click."), 400
+    link = _resolve(token, unsubscribe.resolve_one_click)
+    if not isinstance(link, Link):
+        return link
+    assert link.category is not None  # resolve_one_click refuses a preference-centre link
+    if email_prefs.category(link.category, link.account) is not None:
+        email_prefs.change(link.account, {link.category: False}, "one-click",
+                           actor=_subscriber(link))
     db.session.commit()
-    return render_template("privacy/email/unsubscribe.html", what=_label(link), token=token,
-                           done=True)
+    return _one_click_page(link, token, done=True)
 
 
 @bp.route("/email-preferences/<path:token>", methods=["GET", "POST"])
@@ -95,7 +119,8 @@ def centre(token: str) -> Any:
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
-            error = apply_form(link.account, form, "preference-centre")
+            error = apply_form(link.account, form, "preference-centre",
+                               actor=_subscriber(link))
             if error is None:
                 flash("Your email preferences were saved.")
                 return redirect(url_for(".centre", token=token))
@@ -115,7 +140,7 @@ def centre_all(token: str) -> Any:
     form = PreferencesForm()
     if not form.validate_on_submit():
         return redirect(url_for(".centre", token=token))
-    email_prefs.unsubscribe_all(link.account, "preference-centre")
+    email_prefs.unsubscribe_all(link.account, "preference-centre", actor=_subscriber(link))
     db.session.commit()
     flash("You are unsubscribed from all marketing email.")
     return redirect(url_for(".centre", token=token))

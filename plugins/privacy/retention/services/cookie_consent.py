@@ -117,7 +117,8 @@ def evidence_for(user_id: uuid.UUID, limit: int = 20) -> list[CookieConsent]:
 
 
 def count_view(response: Any) -> Any:
-    """After each page: count it only with analytics consent and no GPC/DNT signal."""
+    """After each page: count it only with analytics consent and no GPC/DNT signal. A visit
+    is a GET that answered a page; a HEAD (a link checker's probe) is not counted."""
     if (request.method != "GET" or response.status_code != 200
             or response.mimetype != "text/html" or request.url_rule is None):
         return response

@@ -52,10 +52,10 @@ def _came_from() -> str | None:
 def settings() -> Any:
     current = cookie_consent.state()
     form = ConsentForm()
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):  # Flask answers HEAD with this view
         form.analytics.data, form.targeting.data = current.analytics_chosen, current.targeting_chosen
         form.next.data = local_target(request.args.get("next")) or ""
-    elif form.validate_on_submit():
+    elif request.method == "POST" and form.validate_on_submit():
         value, _ = cookie_consent.decide(form.choice.data, bool(form.analytics.data),
                                          bool(form.targeting.data))
         db.session.commit()

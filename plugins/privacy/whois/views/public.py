@@ -87,7 +87,7 @@ def help() -> Any:  # noqa: A001 - the RDAP path is /help
 @rdap_bp.route("/", defaults={"rest": ""}, methods=["GET", *OTHER_METHODS])
 @rdap_bp.route("/<path:rest>", methods=["GET", *OTHER_METHODS])
 def other(rest: str) -> Any:
-    if request.method != "GET":
+    if request.method in OTHER_METHODS:  # HEAD is answered like GET (RFC 9110 §9.3.2)
         return _json(rdap.error(405, "Method not allowed", "RDAP is read-only: use GET."), 405)
     if rest.split("/", 1)[0] in ("entity", "nameserver", "ip", "autnum", "domains", "entities",
                                  "nameservers"):
