@@ -19,6 +19,8 @@ from panel.domains.models import CONTACT_FIELDS as DOMAIN_CONTACT_FIELDS
 from panel.domains.models import Domain, DomainContact
 from panel.extensions import db
 from panel.hooks import hook
+from panel.mail.outbox import queue
+from panel.urls import external_url
 
 
 def assign(target: object, data: Mapping[str, Any], fields: Iterable[str], prefix: str = "") -> list[str]:
@@ -95,3 +97,20 @@ def create_subscriber(*, email: str, password: str | None, first_name: str, last
     if commit:
         db.session.commit()
     return user
+
+
+def tell_address_owner(user: User, where: str) -> None:
+    """Someone tried to open an account with an address that already has one. They get the
+    same answer as for a new address (so nobody learns who has an account here), and the
+    owner hears of it instead; the caller commits."""
+    if not user.email:
+        return
+    login = external_url("auth.login")
+    body = (f"Hello,\n\nSomeone tried to create a hosting account with this email address "
+            f"({where}). It already has an account with us, so nothing was created or changed, "
+            "and nobody was given access to it.\n\n"
+            f"If it was you, sign in here: {login}\n"
+            "If you have forgotten your password, reply to this message or contact support.\n"
+            "If it was not you, you need not do anything.\n")
+    queue(to=user.email, subject="Someone tried to create an account with your email address",
+          body=body, account_id=user.account_id)

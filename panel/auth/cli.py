@@ -9,10 +9,11 @@ from sqlalchemy import select
 
 from panel import audit
 from panel.accounts.services import create_subscriber
-from panel.auth.models import User, new_session_token
+from panel.auth.models import RESELLER, User, new_session_token
 from panel.auth.passwords import MIN_LENGTH, hash_password
 from panel.cliutil import needs_database
 from panel.extensions import db
+from panel.reseller.customers import withdraw_invitations
 
 
 @click.group("user")
@@ -59,6 +60,8 @@ def user_suspend(email: str, reinstate: bool) -> None:
     user.active = reinstate
     if not reinstate:
         user.session_token = new_session_token()  # signs out every session at once
+        if user.role == RESELLER:
+            withdraw_invitations(user)  # its open invitations stop working, even once reinstated
     action = "user.reinstate" if reinstate else "user.suspend"
     audit.record(audit.AuditEvent(action, account_id=user.account_id, object=f"{user.role} {user.id}"))
     db.session.commit()

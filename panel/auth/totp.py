@@ -1,4 +1,10 @@
-"""Time-based one-time passwords (pyotp) and single-use recovery codes."""
+"""Time-based one-time passwords (pyotp) and single-use recovery codes.
+
+Every place that accepts a code (the sign-in step, enrolment, re-authentication before a
+sensitive action) goes through ``check`` or ``enrol`` here, so a code is used up in one
+conditional UPDATE: of several requests racing with the same code, the database lets exactly
+one change the row, and only that one goes on.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +18,11 @@ import time
 import pyotp
 import qrcode
 import qrcode.image.svg
+from sqlalchemy import or_, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from panel.auth.models import User
+from panel.extensions import db
 
 ISSUER = "Hosting panel"
 RECOVERY_CODES = 10
@@ -47,6 +56,30 @@ def verify_code(secret: str, code: str, last_step: int | None) -> int | None:
     return None
 
 
+def _claim_step(user: User, step: int, *, enrolling: bool = False) -> bool:
+    """Mark ``step`` used unless it (or a later one) already is: a read, a compare and a write
+    would let two requests that read at the same moment both pass. Enrolment also requires
+    that no authenticator is on yet, so a second racing enrolment cannot replace the first."""
+    conditions = [User.id == user.id,
+                  or_(User.totp_last_step.is_(None), User.totp_last_step < step)]
+    if enrolling:
+        conditions.append(User._totp_secret.is_(None))
+    done = db.session.execute(update(User).where(*conditions).values(totp_last_step=step)
+                              .execution_options(synchronize_session=False))
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    set_committed_value(user, "totp_last_step", step)
+    return True
+
+
+def _lock_row(user: User) -> None:
+    """Take the user's row for this transaction (a row lock on PostgreSQL, the write lock on
+    SQLite), so what is read next cannot change before the commit."""
+    db.session.execute(update(User).where(User.id == user.id)
+                       .values(totp_last_step=User.totp_last_step)
+                       .execution_options(synchronize_session=False))
+
+
 def _hash(code: str) -> str:
     return hashlib.sha256(code.replace("-", "").strip().lower().encode()).hexdigest()
 
@@ -58,8 +91,14 @@ def new_recovery_codes() -> tuple[list[str], list[str]]:
 
 
 def use_recovery_code(user: User, code: str) -> bool:
-    hashes = list(user.recovery_hashes or [])
+    """Spend one recovery code; the caller commits. The list is re-read under a row lock, so
+    two requests with the same code cannot both remove it."""
     digest = _hash(code)
+    if not any(hmac.compare_digest(stored, digest) for stored in user.recovery_hashes or []):
+        return False
+    _lock_row(user)
+    db.session.refresh(user, ["recovery_hashes"])
+    hashes = list(user.recovery_hashes or [])
     for stored in hashes:
         if hmac.compare_digest(stored, digest):
             hashes.remove(stored)
@@ -69,11 +108,22 @@ def use_recovery_code(user: User, code: str) -> bool:
 
 
 def check(user: User, code: str) -> bool:
-    """A current TOTP code (once only) or an unused recovery code."""
+    """A current TOTP code (once only) or an unused recovery code; the caller commits on
+    success and rolls back on failure."""
     if not user.totp_secret:
         return False
     step = verify_code(user.totp_secret, code, user.totp_last_step)
     if step is not None:
-        user.totp_last_step = step
-        return True
+        return _claim_step(user, step)
     return use_recovery_code(user, code)
+
+
+def enrol(user: User, secret: str, code: str) -> list[str] | None:
+    """Turn two-step sign-in on once ``code`` proves the app holds ``secret``: the recovery
+    codes to show once, or None. The code counts as used; the caller commits."""
+    step = verify_code(secret, code, None)
+    if step is None or not _claim_step(user, step, enrolling=True):
+        return None
+    codes, hashes = new_recovery_codes()
+    user.totp_secret, user.recovery_hashes = secret, hashes
+    return codes

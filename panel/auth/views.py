@@ -126,15 +126,14 @@ def totp_setup() -> Any:
     session[PENDING_SECRET] = secret
     form = CodeForm()
     if form.validate_on_submit():
-        step = totp.verify_code(secret, form.code.data, None)
-        if step is not None:
-            codes, hashes = totp.new_recovery_codes()
-            user.totp_secret, user.totp_last_step, user.recovery_hashes = secret, step, hashes
+        codes = totp.enrol(user, secret, form.code.data)
+        if codes is not None:
             audit.record(AuditEvent("mfa.enrol", actor=user, account_id=user.account_id,
                                     object="authenticator app", fields=["totp_secret"]))
             db.session.commit()
             session.pop(PENDING_SECRET, None)
             return render_template("auth/totp_done.html", codes=codes)
+        db.session.rollback()
         form.code.errors = ["That code does not match: check the time on your phone and try again."]
     uri = totp.provisioning_uri(secret, user.email or "")
     status = 400 if request.method == "POST" else 200

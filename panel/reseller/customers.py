@@ -1,7 +1,9 @@
 """What a reseller does with its own customers: list, create, invite, suspend (P25).
 
 Every query starts from panel.tenancy, so a reseller never reaches another's customer. The
-owner of a new customer is always the signed-in reseller, never a value from a form.
+owner of a new customer is always the signed-in reseller, never a value from a form. Adding
+an address that already has an account elsewhere answers exactly as a new one does, so a
+reseller cannot learn who is whose customer; the address's owner is told instead.
 """
 
 from __future__ import annotations
@@ -15,14 +17,14 @@ from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, update
 
 from panel import audit
 from panel.accounts.models import ACTIVE, SUSPENDED, Account
-from panel.accounts.services import create_subscriber
+from panel.accounts.services import create_subscriber, tell_address_owner
 from panel.audit import AuditEvent
 from panel.auth.models import RESELLER, User, new_session_token
-from panel.auth.passwords import hash_password
+from panel.auth.passwords import NOT_CHOSEN, WITHDRAWN, has_password, hash_password, not_chosen
 from panel.domains.models import Domain
 from panel.extensions import db
 from panel.hooks import hook
@@ -33,10 +35,24 @@ from panel.urls import external_url
 
 INVITE_SALT = "reseller-invitation"
 INVITE_DAYS = 7
+NOT_VALID = ("This invitation link is not valid: it may have been used already or have expired. "
+             "Ask your provider for a new one.")
+HAS_PASSWORD = ("This account already has a password, so this link cannot set one. Sign in with "
+                "your email address and password instead.")
+WITHDRAWN_MESSAGE = ("This invitation was withdrawn because the provider that sent it is "
+                     "suspended. Contact your provider, or our support, for a new one.")
 
 
 class CustomerError(ValueError):
     """The action cannot be done; the message is for the reseller."""
+
+
+class InvitationError(ValueError):
+    """The invitation link cannot be used; the message is for the person who opened it."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass
@@ -82,14 +98,28 @@ def rows(reseller: User, limit: int = 500) -> tuple[list[Row], list[str]]:
 
 
 def create(reseller: User, *, email: str, first_name: str, last_name: str, phone: str,
-           invite: bool) -> User:
-    """A new customer of ``reseller``, with no usable password until the invitation is used."""
+           invite: bool) -> User | None:
+    """A new customer of ``reseller``, with no password until the invitation is used.
+
+    An address with an account elsewhere (another reseller's customer, the house's, staff)
+    gets no account and no link to that one; its owner gets a notice, and the work done and
+    the answer are the same as for a new address. None then."""
     if reseller.role != RESELLER:
         raise CustomerError("Only a reseller can add its own customers.")
-    taken = db.session.execute(select(User.id).where(User.email.matches(email))).first()
-    if taken is not None:
-        raise CustomerError("That email address already has an account in this panel.")
-    user = create_subscriber(email=email, password=secrets.token_urlsafe(32),
+    existing = db.session.execute(
+        select(User).where(User.email.matches(email))).scalar_one_or_none()
+    if existing is not None and existing.account is not None \
+            and existing.account.reseller_id == reseller.id:  # its own: nothing to hide
+        raise CustomerError("This address is already one of your customers.")
+    hash_password(secrets.token_urlsafe(32))  # the same argon2 work on both paths: time tells nothing
+    if existing is not None:
+        tell_address_owner(existing, "through a hosting provider that resells our service")
+        audit.record(AuditEvent("account.create_refused", actor=reseller,
+                                account_id=existing.account_id,
+                                object="a reseller tried to add this address"))
+        db.session.commit()
+        return None
+    user = create_subscriber(email=email, password=None, password_hash=not_chosen(),
                              first_name=first_name, last_name=last_name, phone=phone,
                              actor=reseller, reseller_id=reseller.id, commit=False)
     audit.record(AuditEvent("account.create", actor=reseller, account_id=user.account_id,
@@ -117,29 +147,51 @@ def invitation_token(user: User) -> str:
     return _serializer().dumps({"u": str(user.id), "f": _fingerprint(user)})
 
 
-def user_for_invitation(token: str) -> User | None:
-    """The invited customer, or None when the link is forged, expired, used or suspended."""
+def check_invitation(token: str) -> User:
+    """The invited customer; InvitationError when the link is forged, expired or used, the
+    account already has a password, or the inviting reseller is suspended (or was, since)."""
     try:
         data = _serializer().loads(token, max_age=INVITE_DAYS * 86400)
-    except (SignatureExpired, BadSignature):
-        return None
-    try:
         user = db.session.get(User, uuid.UUID(str(data.get("u"))))
-    except (ValueError, AttributeError):
-        return None
-    if user is None or not user.active or user.account is None:
-        return None
-    if user.account.reseller_id is None or _fingerprint(user) != data.get("f"):
-        return None
+    except (SignatureExpired, BadSignature, ValueError, AttributeError):
+        raise InvitationError(NOT_VALID, 404) from None
+    if user is None or not user.active or user.account is None or user.account.reseller_id is None:
+        raise InvitationError(NOT_VALID, 404)
+    if not reseller_active(user.account.reseller_id):
+        raise InvitationError(WITHDRAWN_MESSAGE, 410)
+    if has_password(user.password_hash):
+        raise InvitationError(HAS_PASSWORD, 404)
+    if _fingerprint(user) != data.get("f"):
+        withdrawn = user.password_hash.startswith(NOT_CHOSEN + WITHDRAWN)
+        raise InvitationError(WITHDRAWN_MESSAGE, 410) if withdrawn else InvitationError(NOT_VALID, 404)
     return user
 
 
-def send_invitation(reseller: User, user: User) -> None:
-    """Mail the link, in the reseller's name and with its footer (the reseller sends it)."""
+def user_for_invitation(token: str) -> User | None:
+    """The invited customer, or None when the link cannot be used."""
+    try:
+        return check_invitation(token)
+    except InvitationError:
+        return None
+
+
+def send_invitation(reseller: User, user: User) -> bool:
+    """Mail the link, in the reseller's name and with its footer (the reseller sends it).
+    A customer who already has a password gets a sign-in link instead, never a link that
+    would set a new password: False then."""
     if not user.email:
         raise CustomerError("This customer has no email address to invite.")
     headers, footer = mail_branding(reseller.id)
     brand = headers.get("X-Panel-From-Name") or reseller.label
+    if has_password(user.password_hash):
+        body = (f"Hello {user.display_name or ''},\n\n{brand} asked us to send you the way into "
+                f"your hosting account. You already have a password: sign in here with your email "
+                f"address and password:\n{external_url('auth.login')}\n" + footer)
+        queue(to=user.email, subject=f"Your hosting account with {brand}", body=body,
+              account_id=user.account_id, headers=headers)
+        audit.record(AuditEvent("account.invite", actor=reseller, account_id=user.account_id,
+                                object="sign-in reminder (the customer has a password)"))
+        return False
     link = external_url("reseller_invite.accept", token=invitation_token(user))
     body = (f"Hello {user.display_name or ''},\n\n{brand} has opened a hosting account for you.\n"
             f"Choose your password here (the link works once, for {INVITE_DAYS} days):\n{link}\n"
@@ -148,6 +200,17 @@ def send_invitation(reseller: User, user: User) -> None:
           account_id=user.account_id, headers=headers)
     audit.record(AuditEvent("account.invite", actor=reseller, account_id=user.account_id,
                             object="invitation email"))
+    return True
+
+
+def withdraw_invitations(reseller: User) -> int:
+    """A suspended reseller's open invitations stop working, for good: the links are bound to
+    the "no password yet" value, which is replaced here. The caller commits."""
+    own = select(Account.id).where(Account.reseller_id == reseller.id)
+    done = db.session.execute(
+        update(User).where(User.account_id.in_(own), User.password_hash.startswith(NOT_CHOSEN))
+        .values(password_hash=not_chosen(WITHDRAWN)).execution_options(synchronize_session=False))
+    return int(done.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def accept_invitation(user: User, password: str) -> None:

@@ -97,17 +97,18 @@ def new_customer() -> Any:
     form = NewCustomerForm()
     if form.validate_on_submit():
         try:
-            user = customers.create(current_user, email=form.email.data,
-                                    first_name=form.first_name.data,
-                                    last_name=form.last_name.data, phone=form.phone.data,
-                                    invite=form.invite.data)
+            customers.create(current_user, email=form.email.data, first_name=form.first_name.data,
+                             last_name=form.last_name.data, phone=form.phone.data,
+                             invite=form.invite.data)
         except customers.CustomerError as exc:
             db.session.rollback()
             form.email.errors = [str(exc)]
         else:
-            flash("Customer created." + (" The invitation is on its way." if form.invite.data
-                                         else ""))
-            return redirect(url_for("reseller.customer", account_id=user.account_id))
+            # The same answer whether or not the address already had an account elsewhere:
+            # a reseller must not learn who is whose customer (its owner is told instead).
+            flash(f"Invitation sent to {form.email.data}." if form.invite.data
+                  else f"Customer added: {form.email.data}.")
+            return redirect(url_for("reseller.dashboard"))
     status = 400 if request.method == "POST" else 200
     return render_template("reseller/customer_new.html", form=form), status
 
@@ -119,9 +120,10 @@ def invite(account_id: str) -> Any:
         flash("A suspended or erased customer cannot be invited.")
     else:
         try:
-            customers.send_invitation(current_user, account.user)
+            invited = customers.send_invitation(current_user, account.user)
             db.session.commit()
-            flash("Invitation sent.")
+            flash("Invitation sent." if invited else "This customer already has a password, so "
+                  "they were sent a sign-in link instead of an invitation.")
         except customers.CustomerError as exc:
             flash(str(exc))
     return redirect(url_for("reseller.customer", account_id=account.id))
@@ -201,13 +203,13 @@ def brand_settings() -> Any:
 @limiter.limit("20 per hour", methods=["POST"])
 def accept(token: str) -> Any:
     """A signed, expiring token that stops working once a password is set (404 otherwise,
-    like any address that leads nowhere)."""
-    user = customers.user_for_invitation(token)
-    if user is None:
-        return render_template("error.html", code=404, title="Not found",
-                               message="This invitation link is not valid: it may have been "
-                                       "used already or have expired. Ask your provider for "
-                                       "a new one."), 404
+    like any address that leads nowhere) or when the reseller is suspended (410)."""
+    try:
+        user = customers.check_invitation(token)
+    except customers.InvitationError as exc:
+        title = "Not found" if exc.status == 404 else "Invitation withdrawn"
+        return render_template("error.html", code=exc.status, title=title,
+                               message=str(exc)), exc.status
     form = InvitePasswordForm()
     if form.validate_on_submit():
         customers.accept_invitation(user, form.new.data)

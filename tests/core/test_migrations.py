@@ -56,3 +56,27 @@ def test_migrations_go_down_to_nothing_and_back_up(app):
     assert left == set()
     migrate.upgrade(app)
     assert migrate.is_current(app)
+
+
+def test_0006_marks_reseller_customers_who_never_signed_in_as_having_no_password(app, factories):
+    from panel.auth.models import User
+    from panel.auth.passwords import has_password
+    from panel.db_types import utcnow
+
+    reseller = factories.reseller()
+    waiting = factories.subscriber(reseller=reseller)  # created before 0006: a random password
+    active = factories.subscriber(reseller=reseller)
+    house = factories.subscriber()
+    active.last_login_at = utcnow()
+    db.session.commit()
+    hashes = {u.id: u.password_hash for u in (waiting, active, house, reseller)}
+    migrate.downgrade(app, "0005_reseller")
+    migrate.upgrade(app)
+    db.session.expire_all()
+    assert not has_password(db.session.get(User, waiting.id).password_hash)
+    for user in (active, house, reseller):
+        assert db.session.get(User, user.id).password_hash == hashes[user.id]
+    migrate.downgrade(app, "0005_reseller")
+    db.session.expire_all()
+    assert db.session.get(User, waiting.id).password_hash == hashes[waiting.id]
+    migrate.upgrade(app)

@@ -20,14 +20,14 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import current_user, login_user
+from flask_login import current_user
 
 from panel.accounts import masking
 from panel.auth.access import home_url, role_required
 from panel.auth.models import ADMIN, SUBSCRIBER, User
 from panel.db_types import today
 from panel.extensions import db, limiter
-from panel.hooks import hook, host
+from panel.hooks import host
 from panel.urls import local_target
 from plugins.privacy.access.services.act_as import KEY as ACTING_KEY
 from plugins.privacy.center.forms import AcceptForm, ConfirmForm, EmailChangeForm, PublishForm, SignupForm
@@ -131,14 +131,12 @@ def signup() -> Any:
         except signup_service.SignupError as exc:
             getattr(form, exc.field or "email").errors = [str(exc)]
             return _signup_form(form, 400)
-        _record_signup_consent(user, form.marketing.data or [])
-        session.clear()  # a fresh session for the new sign-in, CSRF token included
-        login_user(user)
-        hook().panel_user_login(user=user, method="signup")
-        db.session.commit()
-        session[CHECKED_KEY] = str(user.id)  # they accepted the version in effect just now
-        flash("Welcome! Your account is ready.")
-        return redirect(home_url(user))
+        if user is not None:
+            _record_signup_consent(user, form.marketing.data or [])
+            db.session.commit()
+        # The same page whether the address was new or already had an account (whose owner
+        # was mailed instead): nobody signs in here, so nobody learns who has an account.
+        return render_template("privacy/center/signup_sent.html", email=form.email.data)
     return _signup_form(form, 400 if request.method == "POST" else 200)
 
 
