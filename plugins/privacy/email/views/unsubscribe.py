@@ -17,6 +17,7 @@ from typing import Any
 import limits
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
+from panel.bodies import body_limit
 from panel.extensions import csrf, db, limiter
 from plugins.privacy.email.services import preferences as email_prefs
 from plugins.privacy.email.services import unsubscribe
@@ -62,6 +63,7 @@ def _label(link: Link) -> str:
 
 @bp.route("/unsubscribe/<path:token>", methods=["GET", "POST"])
 @csrf.exempt
+@body_limit(MAX_ONE_CLICK_BYTES)
 def one_click(token: str) -> Any:
     if request.method == "POST":
         if (request.content_length or 0) > MAX_ONE_CLICK_BYTES:
