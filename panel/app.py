@@ -24,6 +24,7 @@ from panel import (
     models,  # noqa: F401 - every core table: metadata and the sealed fields rotation finds
     paths,
 )
+from panel.bodies import LimitedRequest
 from panel.crypto.errors import SealedValueError
 from panel.crypto.keyring import KeyringHolder
 from panel.extensions import csrf, db, limiter, login_manager
@@ -40,6 +41,7 @@ def create_app(config: dict[str, Any] | None = None, *, check_database: bool = F
     wrong master key (used by panel.wsgi); otherwise the first request checks and answers 503."""
     instance = (config or {}).get("INSTANCE_PATH") or os.environ.get("PANEL_INSTANCE_PATH")
     app = Flask("panel", instance_path=str(Path(instance).resolve()) if instance else None)
+    app.request_class = LimitedRequest
     settings = config_mod.load(Path(app.instance_path), config)
     config_mod.check(settings)
     app.config.update(settings)
@@ -155,6 +157,7 @@ def _install_request_hooks(app: Flask) -> None:
             return render_template("error.html", code=503, title="Not ready",
                                    message=str(exc)), 503
         g.undecodable_fields = _undecodable_fields()
+        request.form  # noqa: B018 - the whole form now: a body over its limit is a 413 before any hook acts
         owner = app.extensions["panel.plugins"].blueprint_owner.get(
             (request.blueprint or "").split(".")[0])
         if owner and not app.extensions["panel.plugins"].is_active(owner):

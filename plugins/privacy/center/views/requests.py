@@ -16,6 +16,7 @@ from panel.audit import AuditEvent
 from panel.auth.access import role_required
 from panel.auth.models import ADMIN, STAFF, SUBSCRIBER, User
 from panel.auth.passwords import verify as check_password
+from panel.bodies import FORM_ALLOWANCE, body_limit
 from panel.db_types import today
 from panel.extensions import db
 from panel.hooks import hook
@@ -181,6 +182,7 @@ def refuse(request_id: str) -> Any:
 
 
 @staff_bp.route("/<request_id>/document", methods=["POST"])
+@body_limit(service.DOCUMENT_MAX_BYTES + FORM_ALLOWANCE)
 def upload(request_id: str) -> Any:
     upload_file = request.files.get("document")
     data = upload_file.read(service.DOCUMENT_MAX_BYTES + 1) if upload_file else b""

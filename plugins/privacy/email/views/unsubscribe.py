@@ -22,6 +22,7 @@ from typing import Any
 import limits
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
+from panel.bodies import body_limit
 from panel.extensions import csrf, db, limiter
 from plugins.privacy.email.services import preferences as email_prefs
 from plugins.privacy.email.services import unsubscribe
@@ -82,6 +83,7 @@ def _one_click_page(link: Link, token: str, *, done: bool) -> str:
 
 @bp.route("/unsubscribe/<path:token>", methods=["GET", "POST"])
 @csrf.exempt
+@body_limit(MAX_ONE_CLICK_BYTES)
 def one_click(token: str) -> Any:
     if request.method == "POST":
         return _one_click_post(token)

@@ -14,7 +14,8 @@ from panel.accounts.models import Account
 from panel.audit import AuditEvent
 from panel.auth.access import role_required
 from panel.auth.models import ADMIN, STAFF
-from panel.extensions import csrf, db
+from panel.bodies import body_limit
+from panel.extensions import db
 from panel.hooks import hook
 from panel.tenancy import parse_id
 from plugins.privacy.whois.forms import CloseForm, DocumentForm
@@ -22,7 +23,7 @@ from plugins.privacy.whois.models import LIVE, CaseDocument, ComplaintCase
 from plugins.privacy.whois.services import disclosure
 from plugins.privacy.whois.services import lookup as whois_data
 from plugins.privacy.whois.services.disclosure import CaseError
-from plugins.privacy.whois.views.domains import uploads
+from plugins.privacy.whois.views.domains import UPLOADS_LIMIT, uploads
 
 bp = Blueprint("privacy_complaints", __name__, url_prefix="/admin/complaints",
                template_folder="../templates")
@@ -91,9 +92,8 @@ def detail(case_id: str) -> Any:
 
 
 @bp.post("/<case_id>/documents")
-@csrf.exempt  # the form checks its own token, after the larger upload limit is set
+@body_limit(UPLOADS_LIMIT)
 def add_documents(case_id: str) -> Any:
-    request.max_content_length = disclosure.MAX_DOCUMENTS * disclosure.DOCUMENT_MAX_BYTES + 65536
     found, gate = _case(case_id)
     if found is None:
         return gate

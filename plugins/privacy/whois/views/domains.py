@@ -20,9 +20,10 @@ from panel import audit
 from panel.audit import AuditEvent
 from panel.auth.access import role_required
 from panel.auth.models import ADMIN, RESELLER, STAFF, SUBSCRIBER, User
+from panel.bodies import FORM_ALLOWANCE, body_limit
 from panel.db_types import utcnow
 from panel.domains.models import Domain
-from panel.extensions import csrf, db, limiter
+from panel.extensions import db, limiter
 from panel.hooks import hook
 from panel.tenancy import get_or_404, parse_id
 from panel.urls import local_target
@@ -197,6 +198,10 @@ def staff_set_privacy(domain_id: str) -> Any:
                    privacy_toggle.set_privacy, "WHOIS privacy")
 
 
+#: A case's documents and the rest of its form.
+UPLOADS_LIMIT = disclosure.MAX_DOCUMENTS * disclosure.DOCUMENT_MAX_BYTES + FORM_ALLOWANCE
+
+
 def uploads(files: list[Any]) -> list[Upload]:
     """Uploaded files as plain values; empty file inputs are ignored."""
     found = []
@@ -209,9 +214,8 @@ def uploads(files: list[Any]) -> list[Upload]:
 
 
 @staff_bp.route("/<domain_id>/complaints/new", methods=["GET", "POST"])
-@csrf.exempt  # the form checks its own token, after the larger upload limit is set
+@body_limit(UPLOADS_LIMIT)
 def new_complaint(domain_id: str) -> Any:
-    request.max_content_length = disclosure.MAX_DOCUMENTS * disclosure.DOCUMENT_MAX_BYTES + 65536
     domain, gate = _staff_domain(domain_id, "change")
     if domain is None:
         return gate
