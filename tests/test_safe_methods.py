@@ -28,6 +28,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import inspect, text
 
 from panel.accounts.models import Account
+from panel.auth.passwords import not_chosen
 from panel.db_types import utcnow
 from panel.extensions import db
 from tests.conftest import csrf_token, login
@@ -89,6 +90,7 @@ class World:
         self.reseller = factories.reseller(name="Safe Reseller")
         self.customer = factories.subscriber(reseller=self.reseller)
         invited = factories.subscriber(reseller=self.reseller)
+        invited.password_hash = not_chosen()  # invited, no password yet: the link is live
         account = db.session.get(Account, self.customer.account_id)
         assert account is not None
         self.account = account

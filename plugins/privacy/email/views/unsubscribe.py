@@ -94,9 +94,6 @@ def one_click(token: str) -> Any:
 
 
 def _one_click_post(token: str) -> Any:
-    if (request.content_length or 0) > MAX_ONE_CLICK_BYTES:
-        return render_template("privacy/email/link_error.html",
-                               message="What you sent is larger than this address accepts."), 413
     if request.form.get("List-Unsubscribe") != ONE_CLICK:
         return render_template("privacy/email/link_error.html",
                                message="This address accepts only a one-click unsubscribe: "
