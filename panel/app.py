@@ -37,6 +37,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 def create_app(config: dict[str, Any] | None = None, *, check_database: bool = False) -> Flask:
     """Build an app. ``check_database`` makes start-up fail at once on an outdated schema or a
     wrong master key (used by panel.wsgi); otherwise the first request checks and answers 503."""
+    paths.owner_only_files()  # before anything opens the database or writes a file
     instance = (config or {}).get("INSTANCE_PATH") or os.environ.get("PANEL_INSTANCE_PATH")
     app = Flask("panel", instance_path=str(Path(instance).resolve()) if instance else None)
     settings = config_mod.load(Path(app.instance_path), config)
