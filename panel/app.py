@@ -132,10 +132,12 @@ def _install_request_hooks(app: Flask) -> None:
         try:
             ensure_ready()
         except NotReady as exc:
-            app.logger.error("not ready: %s", exc)
+            # What is wrong (a key id, the key settings, the command to run) is for the
+            # operator's log; a visitor only learns that the service is unavailable.
+            app.logger.error("not ready (request %s): %s", g.request_id, exc)
             g._login_user = login_manager.anonymous_user()  # the page must not load the user
-            return render_template("error.html", code=503, title="Not ready",
-                                   message=str(exc)), 503
+            return render_template("error.html", code=503, title="Service unavailable",
+                                   message=UNAVAILABLE), 503
         g.undecodable_fields = _undecodable_fields()
         owner = app.extensions["panel.plugins"].blueprint_owner.get(
             (request.blueprint or "").split(".")[0])
@@ -162,6 +164,8 @@ def _install_request_hooks(app: Flask) -> None:
     def _layout() -> dict[str, Any]:
         return {"nav": menu(), "banners": banners(), "page_parts": page_parts}
 
+
+UNAVAILABLE = "The service is unavailable at the moment. Please try again later."
 
 MESSAGES = {
     400: ("Bad request", "The request could not be understood."),
