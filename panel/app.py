@@ -45,6 +45,7 @@ def create_app(config: dict[str, Any] | None = None, *, check_database: bool = F
     app.config.update(settings)
     app.jinja_loader = theme_loader(Path(app.instance_path))
     _harden(app)
+    _favicon(app)
 
     db.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
@@ -96,6 +97,23 @@ def _harden(app: Flask) -> None:
         PERMANENT_SESSION_LIFETIME=12 * 3600,
         WTF_CSRF_SSL_STRICT=https,
     )
+
+
+#: How long browsers may keep /favicon.ico without asking again.
+FAVICON_MAX_AGE = 7 * 24 * 3600
+
+
+def _favicon(app: Flask) -> None:
+    """Browsers ask for /favicon.ico on a first visit whatever the page links; a 404 there is
+    an error in every console. A second rule of the static endpoint serves it, so no sign-in
+    or policy gate stands in front of it; it may be cached for a week, by anyone."""
+    app.add_url_rule("/favicon.ico", "static", defaults={"filename": "favicon.ico"})
+
+    @app.after_request
+    def _cache_favicon(response: Any) -> Any:  # runs after _security_headers' no-store
+        if request.path == "/favicon.ico" and response.status_code == 200:
+            response.headers["Cache-Control"] = f"public, max-age={FAVICON_MAX_AGE}"
+        return response
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
