@@ -39,6 +39,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 def create_app(config: dict[str, Any] | None = None, *, check_database: bool = False) -> Flask:
     """Build an app. ``check_database`` makes start-up fail at once on an outdated schema or a
     wrong master key (used by panel.wsgi); otherwise the first request checks and answers 503."""
+    paths.owner_only_files()  # before anything opens the database or writes a file
     instance = (config or {}).get("INSTANCE_PATH") or os.environ.get("PANEL_INSTANCE_PATH")
     app = Flask("panel", instance_path=str(Path(instance).resolve()) if instance else None)
     app.request_class = LimitedRequest
@@ -48,6 +49,7 @@ def create_app(config: dict[str, Any] | None = None, *, check_database: bool = F
     app.jinja_loader = theme_loader(Path(app.instance_path))
     _harden(app)
     _warn_if_one_click_needs_https(app)
+    _favicon(app)
 
     db.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
@@ -118,6 +120,23 @@ def _warn_if_one_click_needs_https(app: Flask) -> None:
                        "PANEL_BASE_URL to the panel's public https:// address.", base)
 
 
+#: How long browsers may keep /favicon.ico without asking again.
+FAVICON_MAX_AGE = 7 * 24 * 3600
+
+
+def _favicon(app: Flask) -> None:
+    """Browsers ask for /favicon.ico on a first visit whatever the page links; a 404 there is
+    an error in every console. A second rule of the static endpoint serves it, so no sign-in
+    or policy gate stands in front of it; it may be cached for a week, by anyone."""
+    app.add_url_rule("/favicon.ico", "static", defaults={"filename": "favicon.ico"})
+
+    @app.after_request
+    def _cache_favicon(response: Any) -> Any:  # runs after _security_headers' no-store
+        if request.path == "/favicon.ico" and response.status_code == 200:
+            response.headers["Cache-Control"] = f"public, max-age={FAVICON_MAX_AGE}"
+        return response
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
@@ -152,10 +171,12 @@ def _install_request_hooks(app: Flask) -> None:
         try:
             ensure_ready()
         except NotReady as exc:
-            app.logger.error("not ready: %s", exc)
+            # What is wrong (a key id, the key settings, the command to run) is for the
+            # operator's log; a visitor only learns that the service is unavailable.
+            app.logger.error("not ready (request %s): %s", g.request_id, exc)
             g._login_user = login_manager.anonymous_user()  # the page must not load the user
-            return render_template("error.html", code=503, title="Not ready",
-                                   message=str(exc)), 503
+            return render_template("error.html", code=503, title="Service unavailable",
+                                   message=UNAVAILABLE), 503
         g.undecodable_fields = _undecodable_fields()
         request.form  # noqa: B018 - the whole form now: a body over its limit is a 413 before any hook acts
         owner = app.extensions["panel.plugins"].blueprint_owner.get(
@@ -191,6 +212,8 @@ def _install_request_hooks(app: Flask) -> None:
     def _layout() -> dict[str, Any]:
         return {"nav": menu(), "banners": banners(), "page_parts": page_parts}
 
+
+UNAVAILABLE = "The service is unavailable at the moment. Please try again later."
 
 MESSAGES = {
     400: ("Bad request", "The request could not be understood."),

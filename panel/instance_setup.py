@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from panel.config import new_master_key
+from panel.paths import owner_only_files
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -21,7 +22,10 @@ def _write_private(path: Path, text: str) -> None:
 
 
 def setup(instance: Path) -> list[str]:
-    instance.mkdir(parents=True, exist_ok=True)
+    """Create the folder (0700: it holds the master key, the database and delivered mail)."""
+    owner_only_files()
+    if not instance.exists():
+        instance.mkdir(mode=0o700, parents=True)
     done = []
     key_file = instance / "master.key"
     if not key_file.exists():

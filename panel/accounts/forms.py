@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import SelectField
+from wtforms import SelectField, StringField
 
 from panel.validation import COUNTRY_CHOICES, e164_phone, iso_country, postcode_for_country, text
 
@@ -21,3 +21,11 @@ class ContactForm(FlaskForm):
     country = SelectField("Country", choices=COUNTRY_CHOICES, validators=[iso_country],
                           validate_choice=False)
     tax_id = text("Tax id", 40)
+
+
+class CustomerSearchForm(FlaskForm):
+    """Staff find a customer by an exact client id, email, phone or domain. Sent by POST so
+    the term (often an email or a phone number) never lands in a URL: not in proxy or server
+    access logs, nor in the browser's history. Odd input simply finds nothing."""
+
+    q = StringField("Find by client id, exact email, phone (+…) or domain")

@@ -10,6 +10,7 @@ from flask_login import current_user
 from sqlalchemy import false, select
 
 from panel import audit, hooks
+from panel.accounts.forms import CustomerSearchForm
 from panel.accounts.models import Account
 from panel.accounts.views import customer_page, customer_rows
 from panel.audit import AuditEvent
@@ -41,11 +42,13 @@ def _search_clause(term: str) -> Any:
     return Account.id.in_(select(Domain.account_id).where(Domain.name == term.lower()))
 
 
-@bp.route("/")
+@bp.route("/", methods=["GET", "POST"])
 def dashboard() -> Any:
-    term = request.args.get("q", "")
+    """The search term comes by POST (CustomerSearchForm says why); a ?q= is ignored."""
+    form = CustomerSearchForm()
+    term = (form.q.data or "") if form.validate_on_submit() else ""
     rows = customer_rows(_search_clause(term) if term.strip() else None)
-    return render_template("admin/dashboard.html", rows=rows, q=term)
+    return render_template("admin/dashboard.html", rows=rows, form=form, q=term)
 
 
 @bp.route("/customers/<account_id>", methods=["GET", "POST"])

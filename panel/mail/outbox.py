@@ -18,6 +18,7 @@ import re
 import smtplib
 import ssl
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from email import policy as email_policy
@@ -476,6 +477,56 @@ def _record_failure(message: OutboxMessage, exc: BaseException, recipient: str |
     db.session.commit()
     current_app.logger.warning("mail %s not delivered (attempt %d): %s", message.id,
                                message.attempts, message.last_error)
+
+
+class RetryError(ValueError):
+    """A message named for a retry is not there or did not fail; the message says which."""
+
+
+#: Messages put back per transaction by `panel mail retry --all-failed`.
+RETRY_BATCH = 500
+
+
+def failed_ids(ids: list[uuid.UUID] | None = None) -> list[uuid.UUID]:
+    """The failed messages to retry: ``ids``, each of which must exist and have failed (else
+    RetryError, before anything changes), or with ``None`` every failed message."""
+    if ids is None:
+        return list(db.session.scalars(select(OutboxMessage.id)
+                                       .where(OutboxMessage.status == FAILED)
+                                       .order_by(OutboxMessage.created_at)))
+    found = dict(db.session.execute(select(OutboxMessage.id, OutboxMessage.status)
+                                    .where(OutboxMessage.id.in_(ids))).all())
+    for message_id in ids:
+        if message_id not in found:
+            raise RetryError(f"no message in the outbox has the id {message_id}")
+        if found[message_id] != FAILED:
+            raise RetryError(f"message {message_id} is {found[message_id]}, not failed: "
+                             "only failed messages can be retried")
+    return list(ids)
+
+
+def requeue(ids: list[uuid.UUID], record: Callable[[OutboxMessage], None],
+            progress: Callable[[int], None] | None = None) -> int:
+    """Put failed messages back in the queue, due now with no attempts; returns how many.
+
+    ``record`` puts each on the trail in the same transaction as its change. Batches commit
+    on their own so a large outbox never holds one long transaction; ``progress`` hears how
+    many each batch put back. A message no longer failed (another retry won) is skipped.
+    """
+    done = 0
+    for start in range(0, len(ids), RETRY_BATCH):
+        batch = db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.id.in_(ids[start:start + RETRY_BATCH]),
+                                        OutboxMessage.status == FAILED)
+            .with_for_update()).all()
+        for message in batch:
+            message.status, message.attempts, message.next_attempt_at = QUEUED, 0, utcnow()
+            record(message)
+        db.session.commit()
+        done += len(batch)
+        if progress:
+            progress(len(ids[start:start + RETRY_BATCH]))
+    return done
 
 
 def status_counts() -> dict[str, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any, NoReturn
 
 import click
 from flask import current_app
@@ -28,20 +29,55 @@ def _default_checkpoint() -> Path:
               help="Also check every head written by `panel audit checkpoint` to this file.")
 @needs_database
 def verify(checkpoint_file: Path | None) -> None:
-    """Recompute the chain; name the first entry that was altered, deleted, inserted or moved."""
+    """Recompute the chain; name the first entry that was altered, deleted, inserted or moved.
+
+    Exit 0 when it verifies, 1 when it was tampered with, 2 when a checkpoint file was named
+    but cannot be read or parsed: a check that could not run is never reported as passed.
+    """
+    points = _checkpoints(checkpoint_file) if checkpoint_file is not None else []
     total = trail.head()[0]
     with click.progressbar(length=max(total, 1), label="Verifying the trail",
                            file=sys.stderr) as bar:
         verdict = trail.verify(progress=bar.update)
-    if verdict.ok and checkpoint_file and checkpoint_file.exists():
-        for line in checkpoint_file.read_text().splitlines():
-            point = json.loads(line)
+    if verdict.ok:
+        for point in points:
             if not trail.check_checkpoint(point["seq"], point["hash"]):
                 click.echo(f"FAILED: entry {point['seq']} no longer matches the checkpoint of "
                            f"{point['at']}: the trail was rewritten")
                 sys.exit(1)
-    click.echo(("OK: " if verdict.ok else "FAILED: ") + verdict.message)
+    click.echo(("OK: " if verdict.ok else "FAILED: ") + verdict.message
+               + (f"; {len(points)} checkpoint(s) match" if verdict.ok and points else ""))
     sys.exit(0 if verdict.ok else 1)
+
+
+def _checkpoints(path: Path) -> list[dict[str, Any]]:
+    """The heads in a checkpoint file; exit 2 naming the problem if it is missing, unreadable
+    or not what `panel audit checkpoint` writes."""
+    def fail(why: str) -> NoReturn:
+        click.echo(f"ERROR: checkpoint file {path}: {why}; nothing was verified", err=True)
+        sys.exit(2)
+
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        fail("does not exist")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"cannot be read ({getattr(exc, 'strerror', None) or exc})")
+    points = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            point = json.loads(line)
+        except ValueError:
+            point = None
+        if not (isinstance(point, dict) and type(point.get("seq")) is int
+                and isinstance(point.get("hash"), str) and isinstance(point.get("at"), str)):
+            fail(f"line {number} is not a checkpoint written by `panel audit checkpoint`")
+        points.append(point)
+    if not points:
+        fail("holds no checkpoint")
+    return points
 
 
 @audit_group.command("checkpoint")

@@ -11,6 +11,7 @@ from wtforms import (
     RadioField,
     SelectChoice,
     SelectField,
+    StringField,
     TextAreaField,
 )
 from wtforms.validators import AnyOf, DataRequired, Email, InputRequired, Length, Optional
@@ -98,3 +99,10 @@ class IdentityForm(FlaskForm):
         value = (self.web_form.data or "").strip()
         if value and not value.startswith("https://") and not value.startswith("http://"):
             raise ValidationError("Give a full web address starting with https://.")
+
+
+class DomainSearchForm(FlaskForm):
+    """Staff go to a domain's page by its name. Sent by POST, as the customer search is, so
+    what was looked for stays out of URLs, access logs and browser history."""
+
+    domain = StringField("Go to a domain")

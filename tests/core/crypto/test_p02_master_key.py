@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +15,8 @@ from flask import Flask
 
 from panel.app import NotReady, create_app, ensure_ready
 from panel.config import ConfigError, new_master_key
+from panel.crypto.models import CryptoKey
+from panel.extensions import db
 from tests.conftest import TEST_PLUGINS, TEST_SECRET_KEY, app_config
 
 
@@ -57,12 +61,38 @@ def test_p02_wrong_master_key_refuses_to_serve_with_a_clear_message(
         page = wrong.test_client().get(url)
         body = page.get_data(as_text=True)
         assert page.status_code == 503, url
-        assert "master key" in body
+        assert "The service is unavailable" in body
         assert "Wilhelmina" not in body and "v1:" not in body
 
     with pytest.raises(NotReady):  # what panel.wsgi does: fail at start-up
         create_app(app_config(app.config["DATABASE_URL"], tmp_path, MASTER_KEY=new_master_key()),
                    check_database=True)
+
+
+def test_p02_every_page_with_a_broken_key_ring_says_only_unavailable_and_logs_why(
+        app: Flask, make_app: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """The 503 page names no key id and no key setting: those are for the operator's log."""
+    kids = list(db.session.scalars(db.select(CryptoKey.kid)))
+    wrong = make_app(MASTER_KEY=new_master_key())
+    client = wrong.test_client()
+    urls = sorted({re.sub(r"<[^>]+>", "1", rule.rule) for rule in wrong.url_map.iter_rules()})
+    secret = re.compile("|".join([*map(re.escape, kids), "MASTER_KEY", "master key", "key ring",
+                                  "panel db upgrade"]), re.I)
+    shown = []
+    with caplog.at_level(logging.ERROR, logger=wrong.logger.name):
+        for url in urls:
+            for method in ("GET", "POST"):
+                page = client.open(url, method=method)
+                body = page.get_data(as_text=True)
+                if secret.search(body):
+                    shown.append(f"{method} {url}: shows {secret.search(body).group(0)!r}")
+                elif page.status_code != 503 or "The service is unavailable" not in body:
+                    shown.append(f"{method} {url}: {page.status_code}, not the 503 page")
+    assert not shown, "\n".join(shown)
+    assert len(urls) > 50
+    logged = [r.getMessage() for r in caplog.records if r.name == wrong.logger.name]
+    assert len(logged) == 2 * len(urls)
+    assert all("PANEL_MASTER_KEY" in m and any(k in m for k in kids) for m in logged), logged[0]
 
 
 def test_p02_keys_command_with_wrong_master_key_exits_with_one_clear_line(

@@ -186,3 +186,53 @@ def test_p02_cron_finishes_an_interrupted_rotation(app, factories):
     assert "crypto.reencrypt: re-encrypted" in output
     assert not rotation_under_way(db.engine)
     assert AuditEntry.query.filter_by(action="keys.rotate").count() == 1
+
+
+def _verify_with(app, point) -> tuple[int, str]:
+    result = app.test_cli_runner().invoke(args=["audit", "verify", "--checkpoint", str(point)])
+    return result.exit_code, result.output + result.stderr
+
+
+def test_p17_a_missing_checkpoint_file_is_an_error_not_a_pass(app, tmp_path):
+    _events(2)
+    code, output = _verify_with(app, tmp_path / "nowhere.jsonl")
+    assert code == 2, output
+    assert "does not exist; nothing was verified" in output and "OK" not in output
+
+
+def test_p17_an_unreadable_checkpoint_file_is_an_error(app, tmp_path, monkeypatch):
+    _events(2)
+    app.test_cli_runner().invoke(args=["audit", "checkpoint", "--file", str(tmp_path / "c.jsonl")])
+    folder = tmp_path / "a-folder.jsonl"
+    folder.mkdir()
+    code, output = _verify_with(app, folder)  # unreadable even as root
+    assert code == 2 and "is a directory" in output and "OK" not in output, output
+    if os.geteuid() == 0:  # root reads a file whatever its mode: the refusal is simulated
+        def refuse(self, *args, **kwargs):
+            raise PermissionError(13, "Permission denied", str(self))
+
+        monkeypatch.setattr(Path, "read_text", refuse)
+    (tmp_path / "c.jsonl").chmod(0)
+    try:
+        code, output = _verify_with(app, tmp_path / "c.jsonl")
+    finally:
+        (tmp_path / "c.jsonl").chmod(0o600)
+    assert code == 2 and "cannot be read (Permission denied)" in output, output
+
+
+def test_p17_a_malformed_checkpoint_file_is_an_error(app, tmp_path):
+    _events(2)
+    good = json.dumps({"seq": 2, "hash": "0" * 64, "at": "2024-01-01T00:00:00+00:00"})
+    point = tmp_path / "c.jsonl"
+    for content, says in [
+            ("", "holds no checkpoint"),
+            (good + "\n{not json\n", "line 2 is not a checkpoint"),
+            ('{"seq": "2", "hash": "x", "at": "y"}\n', "line 1 is not a checkpoint"),
+            ('[1, 2]\n', "line 1 is not a checkpoint"),
+            ('{"hash": "x", "at": "y"}\n', "line 1 is not a checkpoint")]:
+        point.write_text(content)
+        code, output = _verify_with(app, point)
+        assert code == 2 and says in output and "OK" not in output, (content, output)
+    point.write_bytes(b"\xff\xfe\n")
+    code, output = _verify_with(app, point)
+    assert code == 2 and "cannot be read" in output, output

@@ -18,7 +18,7 @@ from panel.bodies import body_limit
 from panel.extensions import db
 from panel.hooks import hook
 from panel.tenancy import parse_id
-from plugins.privacy.whois.forms import CloseForm, DocumentForm
+from plugins.privacy.whois.forms import CloseForm, DocumentForm, DomainSearchForm
 from plugins.privacy.whois.models import LIVE, CaseDocument, ComplaintCase
 from plugins.privacy.whois.services import disclosure
 from plugins.privacy.whois.services import lookup as whois_data
@@ -35,11 +35,13 @@ def _staff_only() -> None:
     return None
 
 
-@bp.get("/")
+@bp.route("/", methods=["GET", "POST"])
 def index() -> Any:
     """Open cases first; domain names and dates only, no complainant or customer data. A
-    domain name typed in the search box leads to that domain's staff page."""
-    term = request.args.get("domain", "").strip()
+    domain name typed in the search box (POSTed, so it is in no URL) leads to that domain's
+    staff page."""
+    form = DomainSearchForm()
+    term = (form.domain.data or "").strip() if form.validate_on_submit() else ""
     if term:
         try:
             found = whois_data.find(whois_data.normalise_name(term))
@@ -50,7 +52,7 @@ def index() -> Any:
         flash(f"No domain named {term[:253]!r} is registered here.")
     rows = db.session.execute(select(ComplaintCase).order_by(
         ComplaintCase.status.in_(LIVE).desc(), ComplaintCase.due_at).limit(200)).scalars().all()
-    return render_template("privacy/whois/cases.html", cases=rows)
+    return render_template("privacy/whois/cases.html", cases=rows, form=form)
 
 
 def _case(case_id: str) -> tuple[ComplaintCase | None, Any]:
