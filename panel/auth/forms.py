@@ -24,5 +24,6 @@ class PasswordForm(FlaskForm):
 
 
 class CodeForm(FlaskForm):
-    code = StringField("Code from your authenticator app (or a recovery code)", validators=[
+    # The sign-in step mentions recovery codes only to someone who has some (auth.verify).
+    code = StringField("Code from your authenticator app", validators=[
         DataRequired(message="Enter the code."), Length(max=32, message="That is not a code.")])

@@ -80,14 +80,45 @@ def _lock_row(user: User) -> None:
                        .execution_options(synchronize_session=False))
 
 
+def normalise_recovery_code(code: str) -> str:
+    """What a person types, as stored: spaces, dashes and case do not matter ("AB12 cd34-ef56")."""
+    return "".join(ch for ch in code if ch.isalnum()).lower()
+
+
 def _hash(code: str) -> str:
-    return hashlib.sha256(code.replace("-", "").strip().lower().encode()).hexdigest()
+    return hashlib.sha256(normalise_recovery_code(code).encode()).hexdigest()
 
 
 def new_recovery_codes() -> tuple[list[str], list[str]]:
     """(codes to show once, hashes to store)."""
     codes = [f"{secrets.token_hex(3)}-{secrets.token_hex(3)}" for _ in range(RECOVERY_CODES)]
     return codes, [_hash(c) for c in codes]
+
+
+def recovery_codes_left(user: User) -> int:
+    return len(user.recovery_hashes or [])
+
+
+def unused_recovery_codes(user: User, codes: list[str]) -> list[str]:
+    """Those of ``codes`` that are still this user's unused recovery codes (for a download or a
+    print view of the codes just shown: nothing else can be echoed back)."""
+    stored = user.recovery_hashes or []
+    return [c for c in codes
+            if any(hmac.compare_digest(h, _hash(c)) for h in stored)]
+
+
+def replace_recovery_codes(user: User) -> list[str]:
+    """New recovery codes; every earlier one stops working. The caller commits."""
+    _lock_row(user)
+    codes, hashes = new_recovery_codes()
+    user.recovery_hashes = hashes
+    return codes
+
+
+def disable(user: User) -> None:
+    """Turn two-step sign-in off: the secret, the used step and the recovery codes go. The
+    caller commits."""
+    user.totp_secret, user.recovery_hashes, user.totp_last_step = None, None, None
 
 
 def use_recovery_code(user: User, code: str) -> bool:

@@ -102,8 +102,11 @@ def verify() -> Any:
         flash("Sign in again: the code step timed out.")
         return redirect(url_for("auth.login"))
     form = CodeForm()
+    user = load_user(pending["user"])
+    recovery = user is not None and totp.recovery_codes_left(user) > 0
+    if recovery:
+        form.code.label.text = "Code from your authenticator app, or a recovery code"
     if form.validate_on_submit():
-        user = load_user(pending["user"])
         if user is not None and totp.check(user, form.code.data):
             session.clear()
             return _signed_in(user, "password+totp", pending.get("next"))
@@ -111,8 +114,9 @@ def verify() -> Any:
         hook().panel_login_failed(user=user, method="password+totp", reason="wrong_code")
         db.session.commit()
         form.code.errors = ["That code is not right, or was already used."]
-        return render_template("auth/verify.html", form=form), 200
-    return render_template("auth/verify.html", form=form), 400 if request.method == "POST" else 200
+        return render_template("auth/verify.html", form=form, recovery=recovery), 200
+    return render_template("auth/verify.html", form=form, recovery=recovery), \
+        400 if request.method == "POST" else 200
 
 
 @bp.route("/account/2fa", methods=["GET", "POST"])
@@ -121,7 +125,7 @@ def totp_setup() -> Any:
     """Enrol an authenticator app: scan the QR code, confirm one code, keep the recovery codes."""
     user: User = current_user._get_current_object()  # type: ignore[attr-defined]
     if user.totp_secret and request.method in ("GET", "HEAD"):  # HEAD runs this view too
-        return render_template("auth/totp_done.html", codes=None)
+        return redirect(url_for("security.index"))
     secret = session.get(PENDING_SECRET) or totp.new_secret()
     session[PENDING_SECRET] = secret
     form = CodeForm()
