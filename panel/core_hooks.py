@@ -22,6 +22,7 @@ from panel.navigation import NavItem
 from panel.public import bp as public
 from panel.reseller.views import bp as reseller
 from panel.reseller.views import branding_bp, invite_bp
+from panel.security.views import bp as security
 
 if TYPE_CHECKING:
     import click
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 @hookimpl
 def panel_blueprints() -> list[Blueprint]:
-    return [public, auth, client, reseller, admin, mail, branding_bp, invite_bp]
+    return [public, auth, client, reseller, admin, mail, branding_bp, invite_bp, security]
 
 
 @hookimpl
@@ -56,15 +57,16 @@ def panel_nav_items(area: str, user: User) -> list[NavItem]:
     if area == "client":
         return [NavItem("Overview", "client.dashboard", 0), NavItem("Profile", "client.profile", 10),
                 NavItem("Domains", "client.domains", 20), NavItem("Services", "client.services", 30),
-                NavItem("Billing", "client.invoices", 40)]
+                NavItem("Billing", "client.invoices", 40), NavItem("Security", "security.index", 95)]
     if area == "reseller":
         return [NavItem("Customers", "reseller.dashboard", 0),
-                NavItem("Branding", "reseller.brand_settings", 80)]
+                NavItem("Branding", "reseller.brand_settings", 80),
+                NavItem("Security", "security.index", 95)]
     if area == "admin":
         items = [NavItem("Customers", "admin.dashboard", 0)]
         if user.role == "admin":
             items += [NavItem("Plugins", "admin.plugins", 80), NavItem("Mail", "admin_mail.index", 90)]
-        return items
+        return [*items, NavItem("Security", "security.index", 95)]
     return []
 
 

@@ -124,7 +124,7 @@ def test_every_screen_fits_a_phone_and_stays_on_the_panel(
     for path in ["/client/", "/client/profile", "/client/domains", f"/client/domains/{people['domain']}",
                  f"/client/domains/{people['domain']}/contacts/registrant", "/client/services",
                  "/client/invoices", f"/client/invoices/{people['invoice']}", "/client/privacy/history",
-                 "/account/password"]:
+                 "/account/password", "/account/security"]:
         visit(page, path)
     visit(page, "/admin/", 404)
     page.goto("/client/profile")
@@ -135,12 +135,12 @@ def test_every_screen_fits_a_phone_and_stays_on_the_panel(
 
     page = phone()
     sign_in(page, people["reseller"])
-    for path in ["/reseller/", f"/reseller/customers/{people['customer']}"]:
+    for path in ["/reseller/", f"/reseller/customers/{people['customer']}", "/account/security"]:
         visit(page, path)
 
     page = phone()
     sign_in(page, people["admin"])
-    for path in ["/admin/", "/admin/plugins", "/admin/mail/"]:
+    for path in ["/admin/", "/admin/plugins", "/admin/mail/", "/account/security"]:
         visit(page, path)
     expect(page.get_by_role("heading", level=1)).not_to_have_text("Not found")
     page.goto("/admin/")

@@ -22,6 +22,8 @@ from plugins.privacy.access.models import AccessSession
 
 KEY = "privacy_act_as"
 OFF_LIMITS = frozenset({"auth.password", "auth.totp_setup"})
+#: The person's own sign-in settings (the Security page, passkeys, signed-in devices) live here.
+OWN_SETTINGS_PATH = "/account/"
 STOP_ENDPOINT = "privacy_access_link.stop_acting"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})  # HEAD and OPTIONS only read
 
@@ -72,7 +74,8 @@ def before_request() -> Any:
             return redirect(url_for("privacy_staff.index"))
         return redirect(url_for("auth.login"))
     g.privacy_access_session, g.privacy_acting_staff = s, staff
-    if _customers_own_control(request.endpoint, request.method):
+    if (_customers_own_control(request.endpoint, request.method)
+            or request.path.startswith(OWN_SETTINGS_PATH)):
         flash("Staff acting as the customer cannot change the customer's own sign-in or "
               "privacy choices.")
         return redirect(url_for("client.dashboard"))
