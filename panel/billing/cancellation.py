@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flask import current_app
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from panel import audit
@@ -159,5 +159,5 @@ def requests(viewer: User) -> Select[tuple[Service]]:
 
 
 def pending_count(viewer: User) -> int:
-    return len(db.session.execute(requests(viewer).where(
-        Service.status == SERVICE_ACTIVE)).scalars().all())
+    return db.session.execute(scoped(viewer, Service).with_only_columns(func.count()).where(
+        Service.cancel_requested_at.is_not(None), Service.status == SERVICE_ACTIVE)).scalar_one()
