@@ -31,6 +31,7 @@ from panel.extensions import csrf, db, limiter, login_manager
 from panel.navigation_menu import banners, menu, page_parts
 from panel.plugins import PluginHost
 from panel.ready import NotReady, ensure_ready
+from panel.urls import retry_target
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
@@ -176,7 +177,8 @@ def _install_request_hooks(app: Flask) -> None:
             app.logger.error("not ready (request %s): %s", g.request_id, exc)
             g._login_user = login_manager.anonymous_user()  # the page must not load the user
             return render_template("error.html", code=503, title="Service unavailable",
-                                   message=UNAVAILABLE), 503
+                                   message=UNAVAILABLE, link=RETRY[503],
+                                   target=retry_target()), 503
         g.undecodable_fields = _undecodable_fields()
         request.form  # noqa: B018 - the whole form now: a body over its limit is a 413 before any hook acts
         owner = app.extensions["panel.plugins"].blueprint_owner.get(
@@ -225,11 +227,17 @@ MESSAGES = {
 }
 
 
+#: Error pages that tell the visitor to try again link to where they can (no dead ends).
+RETRY = {429: "Try again", 503: "Try again"}
+
+
 def _install_error_handlers(app: Flask) -> None:
-    def page(code: int, title: str, message: str) -> tuple[str, int]:
+    def page(code: int, title: str, message: str, link: str | None = None) -> tuple[str, int]:
         with contextlib.suppress(OperationalError):  # the database may be what failed
             db.session.rollback()
-        return render_template("error.html", code=code, title=title, message=message), code
+        link = link or RETRY.get(code)
+        return render_template("error.html", code=code, title=title, message=message,
+                               link=link, target=retry_target() if link else None), code
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Any:
@@ -246,7 +254,7 @@ def _install_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError) -> Any:
         return page(400, "Form expired", "This form expired or was not sent from this site. "
-                    "Go back, reload the page and try again.")
+                    "Go back, reload the page and try again.", link="Back to the form")
 
     @app.errorhandler(SealedValueError)
     def _sealed(exc: SealedValueError) -> Any:

@@ -10,6 +10,7 @@ from flask import Blueprint
 from panel import paths
 from panel.admin.views import bp as admin
 from panel.auth.views import bp as auth
+from panel.billing import cancellation
 from panel.client.views import bp as client
 from panel.commands import core_commands
 from panel.domains.registrar import own_registry_set_privacy
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     import click
 
     from panel.auth.models import User
+    from panel.billing.models import Service
     from panel.domains.models import Domain
 
 
@@ -49,7 +51,8 @@ def panel_cli_commands() -> list[click.Command]:
 @hookimpl
 def panel_jobs() -> list[Job]:
     return [Job("mail.send", timedelta(minutes=1), deliver_due),
-            Job("crypto.reencrypt", timedelta(minutes=5), reencrypt_job)]
+            Job("crypto.reencrypt", timedelta(minutes=5), reencrypt_job),
+            Job("billing.cancellations", timedelta(hours=1), cancellation.run_job)]
 
 
 @hookimpl
@@ -74,3 +77,9 @@ def panel_nav_items(area: str, user: User) -> list[NavItem]:
 def panel_registrar_set_privacy(domain: Domain, enabled: bool) -> None:
     """The panel's own registry publishes what is stored; it only refuses frozen domains."""
     own_registry_set_privacy(domain, enabled)
+
+
+@hookimpl
+def panel_service_cancel(service: Service, actor: User | None) -> None:
+    """The panel's own registry provisions nothing: it marks the service cancelled."""
+    cancellation.own_registry_cancel(service)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from panel.accounts.models import Account
     from panel.audit import AuditEvent
     from panel.auth.models import User
+    from panel.billing.models import Service
     from panel.domains.models import Domain
     from panel.jobs import Job
     from panel.mail.models import OutboxMessage
@@ -151,6 +152,16 @@ def panel_registrar_set_privacy(domain: Domain, enabled: bool) -> None:
     panel stores it. Raise (``panel.domains.registrar.RegistrarError`` with a message for the
     customer) to refuse: nothing is stored and WHOIS/RDAP keep publishing the old state. The
     core implements it for the panel's own registry."""
+
+
+@hookspec
+def panel_service_cancel(service: Service, actor: User | None) -> None:
+    """A cancellation of ``service`` takes effect now (the customer asked for now, or the end
+    of the paid period came in `panel cron`; ``actor`` is None then): a provisioning plugin
+    terminates it at the server, inside the caller's transaction. Raise
+    ``panel.billing.cancellation.ProvisioningError`` (with a message for the customer) to refuse:
+    the service stays active, and cron tries again on its next run. The core implements it for
+    the panel's own registry, which only marks the service cancelled."""
 
 
 @hookspec

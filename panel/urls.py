@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app
+from flask import current_app, request, url_for
 
 
 def external_url(endpoint: str, **values: Any) -> str:
@@ -28,3 +28,18 @@ def local_target(target: str | None) -> str | None:
         return None
     parts = urlsplit(target)
     return None if parts.scheme or parts.netloc else target
+
+
+def retry_target() -> str:
+    """Where a visitor told to "try again" can do it: the page of this site they came from
+    (the form they sent), else this address when it was only read, else the home page."""
+    came_from = urlsplit(request.referrer or "")
+    if came_from.netloc == request.host:
+        found = local_target(came_from.path + (f"?{came_from.query}" if came_from.query else ""))
+        if found:
+            return found
+    if request.method in ("GET", "HEAD"):
+        found = local_target(request.full_path.removesuffix("?"))
+        if found:
+            return found
+    return url_for("public.index")

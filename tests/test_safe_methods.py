@@ -44,6 +44,7 @@ IGNORED_COLUMNS: dict[str, set[str]] = {}
 # URL argument -> the attribute of World holding its values (several values: one URL each).
 ARGUMENTS = {
     "account_id": "account_ids", "domain_id": "domain_ids", "invoice_id": "invoice_ids",
+    "service_id": "service_ids",
     "request_id": "request_ids", "session_id": "session_ids",
     "credential_id": "credential_ids", "export_id": "export_ids", "doc_id": "doc_ids",
     "removal_id": "removal_ids", "case_id": "case_ids", "message_id": "message_ids",
@@ -96,6 +97,7 @@ class World:
         self.account = account
         domain = factories.domain(account, "safe-methods.test")
         invoice = factories.invoice(account)
+        service = factories.service(account)
         factories.service(account)
         request = requests_service.file(account, self.customer, kind="rectification",
                                         details="Please fix my name", verified_by="panel-password")
@@ -147,6 +149,7 @@ class World:
         self.account_ids = [account.id]
         self.domain_ids = [domain.id]
         self.invoice_ids = [invoice.id]
+        self.service_ids = [service.id]
         self.request_ids = [house_request.id, request.id]
         self.session_ids = [live.id, pending.id]
         self.credential_ids = [credential.id]

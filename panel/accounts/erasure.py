@@ -29,17 +29,40 @@ class ErasureRefused(ValueError):
     """Erasure cannot happen yet; the message says why, for the customer and staff."""
 
 
+class Blocker(str):
+    """A reason erasure must wait, in words, and the client-area page where the customer
+    deals with it (no dead ends). A plain str everywhere else, so plugins' reasons mix in."""
+
+    endpoint: str | None
+    action: str
+
+    def __new__(cls, text: str, endpoint: str | None = None, action: str = "") -> Blocker:
+        made = super().__new__(cls, text)
+        made.endpoint, made.action = endpoint, action
+        return made
+
+
 def blockers(account: Account) -> list[str]:
     """What stops erasure now (Blesta and HostBill refuse in the same cases)."""
-    reasons = []
+    reasons: list[str] = []
     unpaid = db.session.scalar(select(func.count()).select_from(Invoice).where(
         Invoice.account_id == account.id, Invoice.status == "unpaid"))
     if unpaid:
-        reasons.append(f"{unpaid} unpaid invoice(s) must be paid or cancelled first")
-    active = db.session.scalar(select(func.count()).select_from(Service).where(
-        Service.account_id == account.id, Service.status == "active"))
+        reasons.append(Blocker(f"{unpaid} unpaid invoice(s) must be paid or cancelled first",
+                               "client.invoices", "See your invoices"))
+    running = db.session.execute(select(Service.cancel_on).where(
+        Service.account_id == account.id, Service.status == "active")).scalars().all()
+    active = sum(1 for day in running if day is None)
     if active:
-        reasons.append(f"{active} active service(s) must be cancelled first")
+        reasons.append(Blocker(f"{active} active service(s) must be cancelled first",
+                               "client.services", "Cancel services"))
+    ending = sorted(day for day in running if day is not None)
+    if ending:
+        reasons.append(Blocker(
+            f"{len(ending)} service(s) asked to be cancelled run until {ending[-1]:%d %B %Y}: "
+            "the account can be closed after that, or once they are cancelled now",
+            "client.services",
+            "Cancel them now"))
     for found in hook().panel_erasure_blockers(account=account):
         reasons.extend(found or [])
     return reasons

@@ -16,6 +16,7 @@ from panel.accounts.views import customer_page, customer_rows
 from panel.audit import AuditEvent
 from panel.auth.access import role_required
 from panel.auth.models import ADMIN, STAFF, User
+from panel.billing import cancellation
 from panel.domains.models import Domain
 from panel.extensions import db
 
@@ -48,7 +49,16 @@ def dashboard() -> Any:
     form = CustomerSearchForm()
     term = (form.q.data or "") if form.validate_on_submit() else ""
     rows = customer_rows(_search_clause(term) if term.strip() else None)
-    return render_template("admin/dashboard.html", rows=rows, form=form, q=term)
+    return render_template("admin/dashboard.html", rows=rows, form=form, q=term,
+                           cancellations=cancellation.pending_count(current_user))
+
+
+@bp.route("/cancellations")
+def cancellations() -> Any:
+    """Every customer's cancellation requests: product and client id, no personal data."""
+    return render_template("cancellations.html", customer_endpoint="admin.customer",
+                           services=db.session.execute(cancellation.requests(current_user))
+                           .scalars().all())
 
 
 @bp.route("/customers/<account_id>", methods=["GET", "POST"])

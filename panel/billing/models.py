@@ -10,11 +10,17 @@ from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from panel.accounts.models import Account
 from panel.crypto import Sealed, sealed_column
-from panel.db_types import created_at, uuid_pk
+from panel.db_types import UTCDateTime, created_at, uuid_pk
 from panel.extensions import db
+
+#: Service states: ``active`` until a cancellation takes effect, then ``cancelled`` for good.
+SERVICE_ACTIVE, SERVICE_CANCELLED = "active", "cancelled"
 
 
 class Service(db.Model):
+    """A hosting product a customer pays for. A cancellation request keeps the service
+    active until ``cancel_on`` (the end of the paid period, or the day it was asked for)."""
+
     __tablename__ = "service"
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -26,8 +32,16 @@ class Service(db.Model):
     next_due_on: Mapped[date | None] = mapped_column(Date)
     price_cents: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = created_at()
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancel_on: Mapped[date | None] = mapped_column(Date, index=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     account: Mapped[Account] = relationship(backref=backref("services"))
+
+    @property
+    def cancel_pending(self) -> bool:
+        """Asked to end at the end of its period, and still running until then."""
+        return self.status == SERVICE_ACTIVE and self.cancel_requested_at is not None
 
 
 class Invoice(db.Model):

@@ -13,6 +13,8 @@ from panel.accounts.models import CONTACT_FIELDS, Account
 from panel.accounts.services import profile_as_contact, update_account, update_domain_contact
 from panel.auth.access import role_required
 from panel.auth.models import SUBSCRIBER
+from panel.billing import cancellation
+from panel.billing.forms import CancelServiceForm, KeepServiceForm
 from panel.billing.models import Invoice, PaymentMethod, Service
 from panel.domains.forms import DomainContactForm
 from panel.domains.models import CONTACT_FIELDS as DOMAIN_CONTACT_FIELDS
@@ -100,7 +102,48 @@ def domain_contact(domain_id: str, role: str) -> Any:
 @bp.route("/services")
 def services() -> Any:
     rows = db.session.execute(scoped(current_user, Service).order_by(Service.started_on)).scalars()
-    return render_template("client/services.html", services=rows.all())
+    return render_template("client/services.html", services=rows.all(), keep_form=KeepServiceForm())
+
+
+@bp.route("/services/<service_id>/cancel", methods=["GET", "POST"])
+def cancel_service(service_id: str) -> Any:
+    """Ask to cancel at the end of the paid period or now (the way out of "active services
+    must be cancelled first")."""
+    service = get_or_404(current_user, Service, service_id)
+    form = CancelServiceForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            cancellation.request(service, current_user, form.when.data)
+        except cancellation.CancelError as exc:
+            db.session.rollback()
+            form.form_errors.append(str(exc))
+            status = 400
+        else:
+            db.session.commit()
+            flash(f"{service.product} is cancelled." if service.status == "cancelled" else
+                  f"{service.product} will be cancelled on {service.cancel_on:%d %B %Y}; it "
+                  "keeps running until then.")
+            return redirect(url_for(".services"))
+    elif form.is_submitted():
+        status = 400
+    return render_template("client/service_cancel.html", service=service, form=form,
+                           period_end=cancellation.period_end(service)), status
+
+
+@bp.route("/services/<service_id>/keep", methods=["POST"])
+def keep_service(service_id: str) -> Any:
+    service = get_or_404(current_user, Service, service_id)
+    if not KeepServiceForm().validate_on_submit():
+        abort(400)
+    try:
+        cancellation.keep(service, current_user)
+    except cancellation.CancelError as exc:
+        flash(str(exc))
+        return redirect(url_for(".services"))
+    db.session.commit()
+    flash(f"{service.product} keeps running: the cancellation is withdrawn.")
+    return redirect(url_for(".services"))
 
 
 @bp.route("/invoices")

@@ -25,6 +25,7 @@ from panel.accounts.services import update_account, update_domain_contact
 from panel.audit import AuditEvent
 from panel.auth.access import role_required
 from panel.auth.models import RESELLER
+from panel.billing import cancellation
 from panel.domains.forms import DomainContactForm
 from panel.domains.models import CONTACT_FIELDS as DOMAIN_CONTACT_FIELDS
 from panel.domains.models import CONTACT_ROLES, Domain
@@ -48,7 +49,16 @@ def _resellers_only() -> None:
 @bp.route("/")
 def dashboard() -> Any:
     found, columns = customers.rows(current_user)
-    return render_template("reseller/dashboard.html", rows=found, columns=columns)
+    return render_template("reseller/dashboard.html", rows=found, columns=columns,
+                           cancellations=cancellation.pending_count(current_user))
+
+
+@bp.route("/cancellations")
+def cancellations() -> Any:
+    """The reseller's own customers' cancellation requests (tenancy scopes the query)."""
+    return render_template("cancellations.html", customer_endpoint="reseller.customer",
+                           services=db.session.execute(cancellation.requests(current_user))
+                           .scalars().all())
 
 
 LOGO_READ_LIMIT = branding.LOGO_MAX_BYTES + 1

@@ -4,11 +4,14 @@ contrast, a sensible keyboard order, the CSP header, and no request to any other
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
+from panel.billing import cancellation
+from panel.extensions import db
 from tests.browser.helpers import sign_in
 from tests.browser_fixtures import settle
 from tests.factories import DEFAULT_PASSWORD, Factories
@@ -88,14 +91,18 @@ def people(factories: Factories) -> dict[str, Any]:
     account = sub.account
     domain = factories.domain(account, "lovelace-engines.example")
     invoice = factories.invoice(account)
-    factories.service(account)
+    service = factories.service(account)
     factories.payment_method(account)
     reseller = factories.reseller(name="Northwind Hosting")
     customer = factories.subscriber(reseller=reseller)
+    ending = factories.service(customer.account)  # a cancellation request staff and reseller see
+    ending.next_due_on = date.today() + timedelta(days=9)
+    cancellation.request(ending, customer, cancellation.END_OF_PERIOD)
+    db.session.commit()
     admin = factories.staff("admin")
     ids = {"subscriber": sub.email, "reseller": reseller.email, "admin": admin.email,
            "domain": str(domain.id), "invoice": str(invoice.id), "customer": str(customer.account_id),
-           "number": str(account.number)}
+           "number": str(account.number), "service": str(service.id)}
     settle()
     return ids
 
@@ -124,7 +131,8 @@ def test_every_screen_fits_a_phone_and_stays_on_the_panel(
     for path in ["/client/", "/client/profile", "/client/domains", f"/client/domains/{people['domain']}",
                  f"/client/domains/{people['domain']}/contacts/registrant", "/client/services",
                  "/client/invoices", f"/client/invoices/{people['invoice']}", "/client/privacy/history",
-                 "/account/password", "/account/security"]:
+                 f"/client/services/{people['service']}/cancel", "/account/password",
+                 "/account/security"]:
         visit(page, path)
     visit(page, "/admin/", 404)
     page.goto("/client/profile")
@@ -135,12 +143,14 @@ def test_every_screen_fits_a_phone_and_stays_on_the_panel(
 
     page = phone()
     sign_in(page, people["reseller"])
-    for path in ["/reseller/", f"/reseller/customers/{people['customer']}", "/account/security"]:
+    for path in ["/reseller/", f"/reseller/customers/{people['customer']}", "/reseller/cancellations",
+                 "/account/security"]:
         visit(page, path)
 
     page = phone()
     sign_in(page, people["admin"])
-    for path in ["/admin/", "/admin/plugins", "/admin/mail/", "/account/security"]:
+    for path in ["/admin/", "/admin/plugins", "/admin/mail/", "/admin/cancellations",
+                 "/account/security"]:
         visit(page, path)
     expect(page.get_by_role("heading", level=1)).not_to_have_text("Not found")
     page.goto("/admin/")

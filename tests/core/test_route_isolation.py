@@ -33,6 +33,7 @@ ID_ARGUMENTS: dict[str, str] = {
     "account_id": "account",
     "domain_id": "domain",
     "invoice_id": "invoice",
+    "service_id": "service",
     "request_id": "data request",
     "session_id": "staff access session",
     "credential_id": "support credential",
@@ -130,6 +131,7 @@ class Victim:
         assert account is not None
         domain = factories.domain(account, "victim-private.test")
         invoice = factories.invoice(account)
+        service = factories.service(account)
         request = requests_service.file(account, user, kind="rectification",
                                         details="Victim details", verified_by="panel-password")
         other_staff = factories.staff(name="Other Staff")
@@ -150,7 +152,8 @@ class Victim:
         db.session.commit()
         removal = reseller_requests.file_removal(self.reseller, account.id, "Victim note")
         self.values = {"account_id": account.id, "domain_id": domain.id,
-                       "invoice_id": invoice.id, "request_id": request.id,
+                       "invoice_id": invoice.id, "service_id": service.id,
+                       "request_id": request.id,
                        "session_id": session.id, "credential_id": credential.id,
                        "export_id": export.id, "doc_id": document.id, "removal_id": removal.id,
                        "case_id": uuid.uuid4(), "message_id": uuid.uuid4(),

@@ -23,7 +23,8 @@ from plugins.privacy.processing.services import CARD_ROWS, Category, Rows, count
 
 PAGE = "privacy/center/my_data_core.html"
 DOMAIN_COLUMNS = ("name", "status", "registered_on", "expires_on", "nameservers", "privacy_enabled")
-SERVICE_COLUMNS = ("product", "domain_name", "status", "started_on", "next_due_on", "price_cents")
+SERVICE_COLUMNS = ("product", "domain_name", "status", "started_on", "next_due_on", "price_cents",
+                   "cancel_requested_at", "cancel_on", "cancelled_at")
 INVOICE_COLUMNS = ("number", "issued_on", "due_on", "status", "currency", "total_cents",
                    "description", "billing_name", "billing_address", "billing_tax_id")
 PAYMENT_COLUMNS = ("gateway", "brand", "last4", "exp_month", "exp_year", "created_at")

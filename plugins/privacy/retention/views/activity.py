@@ -81,7 +81,8 @@ def close() -> Any:
             try:
                 when = closure.close(account, user)
             except closure.ClosureError as exc:
-                flash(str(exc))
+                if not blockers(account):  # blockers are listed below, each with its link
+                    flash(str(exc))
                 status = 400
             else:
                 db.session.commit()
