@@ -41,6 +41,7 @@ PAGE_ROWS = 100
 LABELS = {
     "signin": "Signed in", "signin.failed": "Sign-in failed",
     "password.change": "Password changed", "mfa.enrol": "Two-step sign-in turned on",
+    "password.reset": "Password reset by email link",
     "email.change_request": "Email change requested", "email.change_cancel": "Email change cancelled",
     "email.change": "Email address changed", "sessions.revoke": "Other sessions signed out",
     "account.close": "Account closed", "account.reopen": "Account reopened",
@@ -51,6 +52,7 @@ METHODS = {"password": "password", "password+totp": "password and authenticator 
            "staff": "staff impersonation (recorded access session)"}
 #: Audit actions that are also security events in the subscriber's own activity log.
 FROM_AUDIT = {"password.change": "password.change", "mfa.enrol": "mfa.enrol",
+              "password.reset": "password.reset",
               "account.email_change_request": "email.change_request",
               "account.email_change_cancel": "email.change_cancel",
               "account.email_change": "email.change", "account.close": "account.close",
