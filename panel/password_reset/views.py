@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (Blueprint, abort, current_app, flash, make_response, redirect,
+                   render_template, request, session, url_for)
 from flask_login import current_user, logout_user
 
 from panel.auth.access import role_required
@@ -30,8 +31,8 @@ def _address_key() -> str:
 
 
 def _too_many(_limit: Any) -> Any:
-    return render_template("error.html", code=429, title="Too many attempts",
-                           message=TOO_MANY), 429
+    return make_response(render_template("error.html", code=429, title="Too many attempts",
+                                         message=TOO_MANY), 429)
 
 
 def _failed(response: Any) -> bool:

@@ -93,6 +93,7 @@ def people(factories: Factories) -> dict[str, Any]:
     reseller = factories.reseller(name="Northwind Hosting")
     customer = factories.subscriber(reseller=reseller)
     admin = factories.staff("admin")
+    factories.staff(name="Grace Hopper-Longname", email="grace.hopper.longname@support.example.com")
     ids = {"subscriber": sub.email, "reseller": reseller.email, "admin": admin.email,
            "domain": str(domain.id), "invoice": str(invoice.id), "customer": str(customer.account_id),
            "number": str(account.number)}
@@ -111,6 +112,7 @@ def test_every_screen_fits_a_phone_and_stays_on_the_panel(
 
     page = phone()
     visit(page, "/login")
+    visit(page, "/forgot-password")
     visit(page, "/no-such-page", 404)
     page.goto("/login")
     page.get_by_label("Email").fill(people["subscriber"])
@@ -140,7 +142,7 @@ def test_every_screen_fits_a_phone_and_stays_on_the_panel(
 
     page = phone()
     sign_in(page, people["admin"])
-    for path in ["/admin/", "/admin/plugins", "/admin/mail/"]:
+    for path in ["/admin/", "/admin/plugins", "/admin/mail/", "/admin/team/"]:
         visit(page, path)
     expect(page.get_by_role("heading", level=1)).not_to_have_text("Not found")
     page.goto("/admin/")
