@@ -294,7 +294,7 @@ def operator_link(user: User, *, second_factor: bool) -> str:
 
 
 def _clear_second_factor(user: User, actor: User | None) -> None:
-    user.totp_secret, user.recovery_hashes, user.totp_last_step = None, None, None
+    user.totp_secret, user.recovery_hashes = None, None  # the used step stays used
     sign_out_everywhere(user)
     audit.record(AuditEvent("mfa.reset", actor=actor, account_id=user.account_id,
                             object=f"{user.role} {user.label}: two-step sign-in turned off",

@@ -57,7 +57,9 @@ def request_link(client, user: User) -> str:
 
 
 def set_password(client, path: str, password: str = NEW_PASSWORD, **extra: str):
-    return post_form(client, path, {"new": password, "confirm": password, **extra})
+    # the token from a page that always has a form: a dead link's page has none
+    return post_form(client, path, {"new": password, "confirm": password, **extra},
+                     token_from="/forgot-password")
 
 
 def test_forgot_password_is_on_the_sign_in_page(client):
@@ -232,7 +234,7 @@ def test_link_lives_one_hour(client, factories, monkeypatch):
 
 @pytest.mark.parametrize("mangle", [
     lambda p: p[:-6],                                  # truncated
-    lambda p: p[:-1] + ("A" if p[-1] != "A" else "B"),  # forged signature
+    lambda p: p[:-5] + ("A" if p[-5] != "A" else "B") + p[-4:],  # forged signature
     lambda p: "/reset-password/" + "x" * 40,           # made up
     lambda p: "/reset-password/e30.ZZZZZZ.c2lnbmF0dXJl",  # well formed, not ours
 ])
@@ -377,3 +379,33 @@ def test_operator_prints_a_link_from_the_shell(app, factories):
     assert set_password(app.test_client(), path).status_code == 302
     unknown = runner.invoke(args=["user", "reset", "--email", "nobody@example.com"])
     assert unknown.exit_code != 0 and "no user has the email" in unknown.output
+
+
+def test_two_racing_uses_of_one_link_change_the_password_once(client, factories, make_app):
+    import threading
+
+    user = factories.subscriber()
+    path = request_link(client, user)
+    clients = [make_app().test_client() for _ in range(2)]
+    tokens = [csrf_token(c, path) for c in clients]
+    barrier = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def use(i: int) -> None:
+        password = f"racing passphrase {i}"
+        barrier.wait()
+        with clients[i].application.app_context():
+            answer = clients[i].post(path, data={"csrf_token": tokens[i], "new": password,
+                                                 "confirm": password})
+            statuses.append(answer.status_code)
+            db.session.remove()
+
+    threads = [threading.Thread(target=use, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses) == [302, 410]
+    db.session.refresh(user)
+    assert sum(verify(user.password_hash, f"racing passphrase {i}") for i in range(2)) == 1
+    assert len([m for m in mails_to(user.email) if m.subject == "Your password was changed"]) == 1
