@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -102,9 +103,9 @@ def can_reset_by_email(user: User) -> bool:
 
 
 def send_requested() -> str:
-    """``panel cron``: turn waiting requests into mail. A request for an unknown, closed or
-    suspended address is dropped and nothing is sent; a staff member is told how their
-    password is reset instead. Links past their hour are deleted."""
+    """``panel cron``: turn waiting requests into mail. A request for an unknown, closed,
+    erased or suspended address is dropped and nothing is sent; staff, and a customer who has
+    no password yet, are told what to do instead. Links past their hour are deleted."""
     sent = told = dropped = 0
     rows = db.session.execute(select(PasswordReset).where(PasswordReset.sent_at.is_(None))
                               .order_by(PasswordReset.created_at).limit(BATCH)).scalars().all()
@@ -118,8 +119,9 @@ def send_requested() -> str:
             else:
                 db.session.delete(row)
         else:
-            if user is not None and user.active and user.email and user.role in STAFF_ROLES:
-                _tell_staff(user)
+            tell = _explain(user) if user is not None and newest[user.id] == row.id else None
+            if tell is not None:
+                tell(user)
                 told += 1
             else:
                 dropped += 1
@@ -164,6 +166,28 @@ def _send(row: PasswordReset, user: User, by: User | None = None) -> None:
             + "If you did not ask for this, you need not do anything: your password stays as "
             "it is.\n")
     queue(to=user.email or "", subject="Reset your password", body=body,
+          account_id=user.account_id)
+
+
+def _explain(user: User) -> Callable[[User], None] | None:
+    """Who gets no link but a word on what to do instead: staff, and a customer still waiting
+    to choose a first password. Closed, erased and suspended accounts get nothing at all."""
+    if not user.active or not user.email:
+        return None
+    if user.role in STAFF_ROLES:
+        return _tell_staff
+    if (user.account is None or user.account.status == ACTIVE) \
+            and not has_password(user.password_hash):
+        return _tell_invited
+    return None
+
+
+def _tell_invited(user: User) -> None:
+    body = ("Hello,\n\nSomeone asked to reset the password of your hosting account, but it has no "
+            "password yet: your provider sent you an invitation to choose one. If it expired or "
+            "got lost, ask your provider for a new invitation, or contact support. Nothing was "
+            "changed.\n")
+    queue(to=user.email or "", subject="Your account has no password yet", body=body,
           account_id=user.account_id)
 
 

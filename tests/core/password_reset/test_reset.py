@@ -409,3 +409,27 @@ def test_two_racing_uses_of_one_link_change_the_password_once(client, factories,
     db.session.refresh(user)
     assert sum(verify(user.password_hash, f"racing passphrase {i}") for i in range(2)) == 1
     assert len([m for m in mails_to(user.email) if m.subject == "Your password was changed"]) == 1
+
+
+def test_the_mail_about_a_taken_address_links_to_the_reset(app, factories):
+    """Sign-up with an address that has an account tells its owner; the promised reset is a link."""
+    from panel.accounts.services import tell_address_owner
+
+    user = factories.subscriber()
+    tell_address_owner(user, "on the sign-up page")
+    db.session.commit()
+    [mail] = mails_to(user.email)
+    assert "http://localhost/forgot-password" in (mail.body or "")
+
+
+def test_an_invited_customer_without_a_password_is_told_to_use_the_invitation(client, factories):
+    from panel.auth.passwords import not_chosen
+
+    reseller = factories.reseller()
+    invited = factories.subscriber(reseller=reseller)
+    invited.password_hash = not_chosen()
+    db.session.commit()
+    ask(client, invited.email)
+    services.send_requested()
+    [mail] = mails_to(invited.email)
+    assert "invitation" in (mail.body or "") and not LINK.search(mail.body or "")
