@@ -246,6 +246,8 @@ def _install_error_handlers(app: Flask) -> None:
             code = 404
         title, message = MESSAGES.get(code, (exc.name, exc.description or ""))
         if code == 429:
+            if getattr(exc, "response", None) is not None:  # a view's own on_breach page
+                return exc.response
             return page(429, title, message)
         # the exception's own headers say what the page cannot: a 405's Allow (RFC 9110 15.5.6)
         kept = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]

@@ -29,6 +29,8 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_LIMIT_PER_IP": "20 per minute",
     "LOGIN_LIMIT_PER_ACCOUNT": "5 per minute",
     "SIGNUP_LIMIT_PER_IP": "20 per hour",
+    "RESET_LIMIT_PER_IP": "10 per hour",  # "Forgot password?" requests
+    "RESET_LIMIT_PER_ADDRESS": "3 per hour",
     "EMAIL_CHANGE_LIMIT_PER_USER": "5 per hour",
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "MAIL_RETRY_SECONDS": 300,

@@ -20,6 +20,9 @@ from panel.keys.cli import reencrypt_job
 from panel.mail.outbox import deliver_due
 from panel.mail.views import bp as mail
 from panel.navigation import NavItem
+from panel.password_reset.services import send_requested
+from panel.password_reset.views import admin_bp as password_reset_admin
+from panel.password_reset.views import bp as password_reset
 from panel.public import bp as public
 from panel.reseller.views import bp as reseller
 from panel.reseller.views import branding_bp, invite_bp
@@ -35,7 +38,8 @@ if TYPE_CHECKING:
 
 @hookimpl
 def panel_blueprints() -> list[Blueprint]:
-    return [public, auth, client, reseller, admin, mail, branding_bp, invite_bp, security]
+    return [public, auth, client, reseller, admin, mail, branding_bp, invite_bp, security,
+            password_reset, password_reset_admin]
 
 
 @hookimpl
@@ -50,7 +54,8 @@ def panel_cli_commands() -> list[click.Command]:
 
 @hookimpl
 def panel_jobs() -> list[Job]:
-    return [Job("mail.send", timedelta(minutes=1), deliver_due),
+    return [Job("password_reset.send", timedelta(minutes=1), send_requested),  # before mail.send
+            Job("mail.send", timedelta(minutes=1), deliver_due),
             Job("crypto.reencrypt", timedelta(minutes=5), reencrypt_job),
             Job("billing.cancellations", timedelta(hours=1), cancellation.run_job)]
 
@@ -69,6 +74,7 @@ def panel_nav_items(area: str, user: User) -> list[NavItem]:
         items = [NavItem("Customers", "admin.dashboard", 0)]
         if user.role == "admin":
             items += [NavItem("Plugins", "admin.plugins", 80), NavItem("Mail", "admin_mail.index", 90)]
+            items.append(NavItem("Team", "password_reset_admin.team", 85))  # staff password resets
         return [*items, NavItem("Security", "security.index", 95)]
     return []
 

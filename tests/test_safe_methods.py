@@ -50,6 +50,7 @@ ARGUMENTS = {
     "removal_id": "removal_ids", "case_id": "case_ids", "message_id": "message_ids",
     "campaign_id": "campaign_ids", "role": "roles", "key": "maildir_keys", "name": "names",
     "number": "policy_numbers", "rest": "rdap_paths", "filename": "static_files",
+    "user_id": "user_ids",
 }
 # Routes whose argument is a signed token: endpoint -> the World attribute with its tokens.
 TOKEN_ROUTES = {
@@ -59,6 +60,7 @@ TOKEN_ROUTES = {
     "privacy_access_link.approve_link": "approval_tokens",
     "privacy_policy.confirm_email": "email_change_tokens",
     "reseller_invite.accept": "invitation_tokens",
+    "password_reset.reset": "reset_tokens",
 }
 
 
@@ -172,6 +174,11 @@ class World:
         self.approval_tokens = [access.approval_token(pending)]
         self.email_change_tokens = [email_change.token_for(change)]
         self.invitation_tokens = [customers.invitation_token(invited)]
+        self.user_ids = [self.other_staff.id]
+        from panel.password_reset import services as reset
+
+        self.reset_tokens = [reset.operator_link(self.customer, second_factor=False)
+                             .rsplit("/", 1)[1]]
 
     def urls(self, app: Flask, rule: Any) -> list[str]:
         """One URL per value of the rule's arguments (the first values together, and so on)."""

@@ -106,11 +106,12 @@ def tell_address_owner(user: User, where: str) -> None:
     if not user.email:
         return
     login = external_url("auth.login")
+    forgot = external_url("password_reset.forgot")
     body = (f"Hello,\n\nSomeone tried to create a hosting account with this email address "
             f"({where}). It already has an account with us, so nothing was created or changed, "
             "and nobody was given access to it.\n\n"
             f"If it was you, sign in here: {login}\n"
-            "If you have forgotten your password, reply to this message or contact support.\n"
+            f"If you have forgotten your password, choose a new one here: {forgot}\n"
             "If it was not you, you need not do anything.\n")
     queue(to=user.email, subject="Someone tried to create an account with your email address",
           body=body, account_id=user.account_id)

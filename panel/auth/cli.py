@@ -13,12 +13,16 @@ from panel.auth.models import RESELLER, User, new_session_token
 from panel.auth.passwords import MIN_LENGTH, hash_password
 from panel.cliutil import needs_database
 from panel.extensions import db
+from panel.password_reset.cli import user_reset
 from panel.reseller.customers import withdraw_invitations
 
 
 @click.group("user")
 def user_group() -> None:
     """People who sign in."""
+
+
+user_group.add_command(user_reset)
 
 
 @user_group.command("create")

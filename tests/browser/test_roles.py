@@ -30,11 +30,11 @@ ROLES = {
                  ["/client/", "/client/profile", "/client/privacy/history", "/admin/"]),
     "staff": ("/admin/", "Customers", ["Customers"],
               ["/client/", "/reseller/", "/admin/plugins", "/admin/mail/"]),
-    "admin": ("/admin/", "Customers", ["Customers", "Plugins", "Mail"],
+    "admin": ("/admin/", "Customers", ["Customers", "Plugins", "Team", "Mail"],
               ["/client/", "/client/privacy/history", "/reseller/"]),
 }
 # Navigation that belongs to one role only: nobody else may see it.
-ONLY = {"subscriber": {*CLIENT_CORE, "Change history"}, "admin": {"Plugins", "Mail"}}
+ONLY = {"subscriber": {*CLIENT_CORE, "Change history"}, "admin": {"Plugins", "Mail", "Team"}}
 
 
 def assert_nav(page: Page, role: str) -> None:

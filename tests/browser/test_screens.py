@@ -100,6 +100,7 @@ def people(factories: Factories) -> dict[str, Any]:
     cancellation.request(ending, customer, cancellation.END_OF_PERIOD)
     db.session.commit()
     admin = factories.staff("admin")
+    factories.staff(name="Grace Hopper-Longname", email="grace.hopper.longname@support.example.com")
     ids = {"subscriber": sub.email, "reseller": reseller.email, "admin": admin.email,
            "domain": str(domain.id), "invoice": str(invoice.id), "customer": str(customer.account_id),
            "number": str(account.number), "service": str(service.id)}
@@ -118,6 +119,7 @@ def test_every_screen_fits_a_phone_and_stays_on_the_panel(
 
     page = phone()
     visit(page, "/login")
+    visit(page, "/forgot-password")
     visit(page, "/no-such-page", 404)
     page.goto("/login")
     page.get_by_label("Email").fill(people["subscriber"])
@@ -150,7 +152,7 @@ def test_every_screen_fits_a_phone_and_stays_on_the_panel(
     page = phone()
     sign_in(page, people["admin"])
     for path in ["/admin/", "/admin/plugins", "/admin/mail/", "/admin/cancellations",
-                 "/account/security"]:
+                 "/admin/team/", "/account/security"]:
         visit(page, path)
     expect(page.get_by_role("heading", level=1)).not_to_have_text("Not found")
     page.goto("/admin/")

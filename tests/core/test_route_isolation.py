@@ -45,6 +45,7 @@ ID_ARGUMENTS: dict[str, str] = {
     "case_id": "WHOIS complaint case (issue 7)",
     "message_id": "relayed WHOIS message (issue 7; under the victim's domain_id)",
     "campaign_id": "marketing campaign (issue 6; host-level, staff-only area)",
+    "user_id": "a staff or admin account (the admin-only Team page resets its password)",
 }
 # Arguments that are not object ids: a fixed value is used.
 FIXED_ARGUMENTS = {
@@ -57,6 +58,7 @@ TOKEN_ROUTES = {
     "privacy_access_link.approve_link": "signed approval link emailed to the customer",
     "privacy_policy.confirm_email": "signed email-change confirmation link",
     "reseller_invite.accept": "signed invitation link that works once",
+    "password_reset.reset": "signed password-reset link that works once, for an hour",
     "privacy_unsubscribe.one_click": "signed RFC 8058 one-click unsubscribe token",
     "privacy_unsubscribe.centre": "signed preference-centre token",
     "privacy_unsubscribe.centre_all": "signed preference-centre token",
@@ -157,7 +159,7 @@ class Victim:
                        "session_id": session.id, "credential_id": credential.id,
                        "export_id": export.id, "doc_id": document.id, "removal_id": removal.id,
                        "case_id": uuid.uuid4(), "message_id": uuid.uuid4(),
-                       "campaign_id": uuid.uuid4()}
+                       "campaign_id": uuid.uuid4(), "user_id": other_staff.id}
         self.secrets = ("Carlotta", "Victimson", "victim-private.test", self.email,
                         "Victim details", "Victim box", "victim-secret", "Victim note",
                         invoice.number)

@@ -42,6 +42,7 @@ LABELS = {
     "signin": "Signed in", "signin.failed": "Sign-in failed",
     "password.change": "Password changed", "mfa.enrol": "Two-step sign-in turned on",
     "mfa.disable": "Two-step sign-in turned off", "mfa.recovery_codes": "New recovery codes made",
+    "password.reset": "Password reset by email link",
     "email.change_request": "Email change requested", "email.change_cancel": "Email change cancelled",
     "email.change": "Email address changed", "sessions.revoke": "Other sessions signed out",
     "account.close": "Account closed", "account.reopen": "Account reopened",
@@ -53,6 +54,7 @@ METHODS = {"password": "password", "password+totp": "password and authenticator 
 #: Audit actions that are also security events in the subscriber's own activity log.
 FROM_AUDIT = {"password.change": "password.change", "mfa.enrol": "mfa.enrol",
               "mfa.disable": "mfa.disable", "mfa.recovery_codes": "mfa.recovery_codes",
+              "password.reset": "password.reset",
               "account.email_change_request": "email.change_request",
               "account.email_change_cancel": "email.change_cancel",
               "account.email_change": "email.change", "account.close": "account.close",
