@@ -9,6 +9,7 @@ each privacy feature's own templates.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -18,6 +19,12 @@ from pathlib import Path
 from tests.pg import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _heads() -> list[str]:
+    """The newest revision of the core's branch and of the privacy plugin's, from the checkout."""
+    return [re.search(r"^revision = '([^']+)'", max(folder.glob("0*.py")).read_text(), re.M)[1]
+            for folder in (ROOT / "migrations/versions", ROOT / "plugins/privacy/migrations/versions")]
 
 
 def _run(*args: str | Path, cwd: Path, env: dict[str, str], timeout: int = 600) -> str:
@@ -52,7 +59,7 @@ def test_a_wheel_installed_outside_the_checkout_migrates_seeds_and_serves(tmp_pa
     _run(bin_ / "python", "-m", "panel.instance_setup", instance, cwd=tmp_path, env=env)
     assert "database is up to date" in _run(bin_ / "panel", "db", "upgrade", cwd=tmp_path, env=env)
     current = _run(bin_ / "panel", "db", "current", cwd=tmp_path, env=env)
-    assert "up to date" in current and "0011_reseller" in current and "0005_reseller" in current
+    assert "up to date" in current and all(head in current for head in _heads())
     assert "client1@demo.test" in _run(bin_ / "panel", "demo", "--json", cwd=tmp_path, env=env)
 
     port = free_port()

@@ -14,6 +14,7 @@ import dkim
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
+from panel.auth.passwords import not_chosen
 from panel.extensions import db
 from panel.mail.models import TRANSACTIONAL_CATEGORIES
 from panel.mail.outbox import deliver_due, queue
@@ -72,6 +73,7 @@ def send_every_kind(app: Flask, factories) -> dict[str, str]:
     kinds["Support asks for access to your account"] = "footer"
     email_change.request_change(ada, "ada.new@example.com", DEFAULT_PASSWORD)
     kinds["Confirm your new sign-in email address"] = "footer"
+    bob.password_hash = not_chosen()  # invited and not yet signed up: the mail carries a link
     send_invitation(reseller, bob)
     db.session.commit()
     kinds["Your hosting account with Northwind"] = "footer"
