@@ -22,6 +22,8 @@ from panel.navigation import NavItem
 from panel.public import bp as public
 from panel.reseller.views import bp as reseller
 from panel.reseller.views import branding_bp, invite_bp
+from panel.sessions.services import purge_idle
+from panel.sessions.views import bp as sessions
 
 if TYPE_CHECKING:
     import click
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
 
 @hookimpl
 def panel_blueprints() -> list[Blueprint]:
-    return [public, auth, client, reseller, admin, mail, branding_bp, invite_bp]
+    return [public, auth, client, reseller, admin, mail, branding_bp, invite_bp, sessions]
 
 
 @hookimpl
@@ -48,7 +50,8 @@ def panel_cli_commands() -> list[click.Command]:
 @hookimpl
 def panel_jobs() -> list[Job]:
     return [Job("mail.send", timedelta(minutes=1), deliver_due),
-            Job("crypto.reencrypt", timedelta(minutes=5), reencrypt_job)]
+            Job("crypto.reencrypt", timedelta(minutes=5), reencrypt_job),
+            Job("sessions.purge", timedelta(hours=1), purge_idle)]
 
 
 @hookimpl

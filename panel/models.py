@@ -8,6 +8,8 @@ from panel.domains.models import Domain, DomainContact
 from panel.jobs_models import JobLock, JobRun, PluginState
 from panel.mail.models import OutboxMessage
 from panel.reseller.models import ResellerBrand
+from panel.sessions.models import UserSession
 
 __all__ = ["Account", "CryptoKey", "Domain", "DomainContact", "Invoice", "JobLock", "JobRun",
-           "OutboxMessage", "PaymentMethod", "PluginState", "ResellerBrand", "Service", "User"]
+           "OutboxMessage", "PaymentMethod", "PluginState", "ResellerBrand", "Service", "User",
+           "UserSession"]

@@ -22,6 +22,8 @@ from plugins.privacy.access.models import AccessSession
 
 KEY = "privacy_act_as"
 OFF_LIMITS = frozenset({"auth.password", "auth.totp_setup"})
+# the customer's signed-in devices: their addresses, and ending their sessions
+OFF_LIMITS |= {"sessions.devices", "sessions.end", "sessions.end_others"}
 STOP_ENDPOINT = "privacy_access_link.stop_acting"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})  # HEAD and OPTIONS only read
 
