@@ -39,11 +39,11 @@ def devices() -> Any:
     return render_template("sessions/devices.html")
 
 
-@bp.route("/<uuid:session_id>/end", methods=["POST"])
+@bp.route("/<uuid:device_id>/end", methods=["POST"])
 @login_required
-def end(session_id: uuid.UUID) -> Any:
+def end(device_id: uuid.UUID) -> Any:
     user, here = _user(), sessions.current()
-    row = sessions.end_one(user, session_id)
+    row = sessions.end_one(user, device_id)
     if row is None:
         abort(404)  # someone else's, or already over: never say which
     audit.record(AuditEvent("session.end", actor=user, account_id=user.account_id,
