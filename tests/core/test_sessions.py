@@ -310,3 +310,18 @@ def test_a_forged_forwarded_for_does_not_escape_the_sign_in_limit(app, client, f
 def test_a_bad_trusted_proxy_setting_is_refused_at_start(make_app, value):
     with pytest.raises(ConfigError, match="TRUSTED_PROXIES"):
         make_app(TRUSTED_PROXIES=value if not isinstance(value, int) else [value, "x"])
+
+
+@pytest.mark.needs_privacy
+def test_p21_ending_devices_shows_in_the_subscribers_activity(app, client, factories):
+    user = factories.subscriber()
+    login(app.test_client(), user)
+    login(app.test_client(), user)
+    login(client, user)
+    phone = next(r for r in _rows(user) if r.id != _current_id(client, user))
+    post_form(client, f"{DEVICES}/{phone.id}/end", token_from=DEVICES)
+    post_form(client, f"{DEVICES}/end-others", token_from=DEVICES)
+    page = client.get("/client/privacy/activity").get_data(as_text=True)
+    assert "A signed-in device signed out" in page
+    assert "Other sessions signed out" in page
+    assert 'href="/account/security/devices"' in page  # and the activity page leads there
