@@ -30,7 +30,9 @@ from panel.crypto.keyring import KeyringHolder
 from panel.extensions import csrf, db, limiter, login_manager
 from panel.navigation_menu import banners, menu, page_parts
 from panel.plugins import PluginHost
+from panel.proxies import TrustedProxyFix
 from panel.ready import NotReady, ensure_ready
+from panel.sessions import services as sessions
 from panel.urls import retry_target
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -59,6 +61,9 @@ def create_app(config: dict[str, Any] | None = None, *, check_database: bool = F
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
+    sessions.install(app)
+    if app.config["TRUSTED_PROXIES"]:
+        app.wsgi_app = TrustedProxyFix(app.wsgi_app, app.config["TRUSTED_PROXIES"])  # type: ignore[method-assign]
     app.extensions["panel.keyring"] = KeyringHolder(lambda: db.engine,
                                                     config_mod.master_key(settings))
     host = PluginHost(app.config["PLUGINS"])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import os
 import tomllib
 from datetime import date, datetime
@@ -70,6 +71,9 @@ DEFAULTS: dict[str, Any] = {
     "RDAP_RATE_LIMIT": "120 per minute",
     "WHOIS_RELAY_LIMIT_PER_IP": "5 per hour",
     "WHOIS_RELAY_LIMIT_PER_DOMAIN": "20 per day",
+    # Reverse proxies whose X-Forwarded-For / -Proto are believed (addresses or networks, e.g.
+    # "127.0.0.1,10.0.0.0/8"). Empty: the client's address is the connection's, always.
+    "TRUSTED_PROXIES": [],
 }
 
 RETENTION_SETTINGS = tuple(k for k in DEFAULTS if k.startswith("RETENTION_"))
@@ -80,6 +84,7 @@ ENV_NAMES = (
     "PLUGINS", "MAIL_FROM", "RATELIMIT_STORAGE_URI", "DEBUG", "GEOIP_DATABASE",
     "PUBLIC_HOLIDAYS", "EMAIL_CONSENT_MODE", "DKIM_KEY", "DKIM_SELECTOR", "DKIM_DOMAIN",
     "PRIVACY_WHOIS_DEFAULT", "PRIVACY_COMPLAINT_DAYS", "WHOIS_REGISTRAR_NAME", "POLICY_NOTICE_DAYS",
+    "TRUSTED_PROXIES",
     *RETENTION_SETTINGS,
 )
 
@@ -140,6 +145,29 @@ def check(config: dict[str, Any]) -> None:
         config[name] = positive_int(config, name, RETENTION_MAXIMA.get(name, 36_500))
     config["PUBLIC_HOLIDAYS"] = iso_dates(config, "PUBLIC_HOLIDAYS")
     config["POLICY_NOTICE_DAYS"] = positive_int(config, "POLICY_NOTICE_DAYS", 365)
+    config["TRUSTED_PROXIES"] = networks(config, "TRUSTED_PROXIES")
+
+
+def networks(config: dict[str, Any], name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Addresses or networks (a list, or "10.0.0.1,10.0.0.0/8" from the environment), or a
+    ConfigError naming the setting and the first bad entry."""
+    value = config.get(name)
+    if value is None or value == "":
+        return []
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ConfigError(f"{name} must be a list of addresses like 10.0.0.1, not {value!r}")
+    found = []
+    for item in items:
+        if isinstance(item, ipaddress.IPv4Network | ipaddress.IPv6Network):
+            found.append(item)
+            continue
+        try:
+            found.append(ipaddress.ip_network(str(item).strip(), strict=False))
+        except ValueError:
+            raise ConfigError(f"{name} must list IP addresses or networks (like 10.0.0.1 or "
+                              f"10.0.0.0/8); {item!r} is not one") from None
+    return found
 
 
 def iso_dates(config: dict[str, Any], name: str) -> list[date]:

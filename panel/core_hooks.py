@@ -27,6 +27,8 @@ from panel.public import bp as public
 from panel.reseller.views import bp as reseller
 from panel.reseller.views import branding_bp, invite_bp
 from panel.security.views import bp as security
+from panel.sessions.services import purge_idle
+from panel.sessions.views import bp as sessions
 
 if TYPE_CHECKING:
     import click
@@ -39,7 +41,7 @@ if TYPE_CHECKING:
 @hookimpl
 def panel_blueprints() -> list[Blueprint]:
     return [public, auth, client, reseller, admin, mail, branding_bp, invite_bp, security,
-            password_reset, password_reset_admin]
+            password_reset, password_reset_admin, sessions]
 
 
 @hookimpl
@@ -57,7 +59,8 @@ def panel_jobs() -> list[Job]:
     return [Job("password_reset.send", timedelta(minutes=1), send_requested),  # before mail.send
             Job("mail.send", timedelta(minutes=1), deliver_due),
             Job("crypto.reencrypt", timedelta(minutes=5), reencrypt_job),
-            Job("billing.cancellations", timedelta(hours=1), cancellation.run_job)]
+            Job("billing.cancellations", timedelta(hours=1), cancellation.run_job),
+            Job("sessions.purge", timedelta(hours=1), purge_idle)]
 
 
 @hookimpl

@@ -9,7 +9,8 @@ from panel.jobs_models import JobLock, JobRun, PluginState
 from panel.mail.models import OutboxMessage
 from panel.password_reset.models import PasswordReset
 from panel.reseller.models import ResellerBrand
+from panel.sessions.models import UserSession
 
 __all__ = ["Account", "CryptoKey", "Domain", "DomainContact", "Invoice", "JobLock", "JobRun",
            "OutboxMessage", "PasswordReset", "PaymentMethod", "PluginState", "ResellerBrand",
-           "Service", "User"]
+           "Service", "User", "UserSession"]

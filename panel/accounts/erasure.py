@@ -13,8 +13,9 @@ from sqlalchemy import delete, func, select, update
 from panel import audit
 from panel.accounts.models import CLOSED, CONTACT_FIELDS, Account
 from panel.audit import AuditEvent
-from panel.auth.models import User, new_session_token
+from panel.auth.models import User
 from panel.auth.passwords import hash_password
+from panel.auth.services import sign_out_everywhere
 from panel.billing.models import Invoice, PaymentMethod, Service
 from panel.db_types import utcnow
 from panel.domains.models import Domain, DomainContact
@@ -82,7 +83,8 @@ def erase(account: Account, actor: User | None) -> None:
         user.email = f"erased-{account.number}@erased.invalid"  # unique, and reaches no one
         user.display_name, user.totp_secret, user.recovery_hashes = TOMBSTONE, None, None
         user.password_hash = hash_password(secrets.token_urlsafe(32))
-        user.session_token, user.active = new_session_token(), False  # signs every session out
+        user.active = False
+        sign_out_everywhere(user)  # signs every session out, and their addresses go
     domain_ids = select(Domain.id).where(Domain.account_id == account.id)
     db.session.execute(delete(DomainContact).where(DomainContact.domain_id.in_(domain_ids)))
     db.session.execute(update(Domain).where(Domain.account_id == account.id)  # WHOIS changed

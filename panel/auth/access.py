@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from panel.auth.models import ADMIN, RESELLER, STAFF, SUBSCRIBER, User
 from panel.extensions import db, login_manager
+from panel.sessions import services as sessions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -20,6 +21,15 @@ HOME_ENDPOINT = {SUBSCRIBER: "client.dashboard", RESELLER: "reseller.dashboard",
 
 
 @login_manager.user_loader
+def load_session_user(login_id: str) -> User | None:
+    """The browser's user, while its server-side session row lives: signing out deletes the
+    row, so a replayed copy of the cookie is refused at once."""
+    user = load_user(login_id)
+    if user is None or sessions.check(user) is None:
+        return None
+    return user
+
+
 def load_user(login_id: str) -> User | None:
     """The id carries the session token, so rotating the token ends every other session."""
     user_id, _, token = login_id.partition(":")

@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from panel import audit
 from panel.accounts.services import create_subscriber
-from panel.auth.models import RESELLER, User, new_session_token
+from panel.auth.models import RESELLER, User
 from panel.auth.passwords import MIN_LENGTH, hash_password
+from panel.auth.services import sign_out_everywhere
 from panel.cliutil import needs_database
 from panel.extensions import db
 from panel.password_reset.cli import user_reset
@@ -63,7 +64,7 @@ def user_suspend(email: str, reinstate: bool) -> None:
         raise click.UsageError(f"no user has the email {email}")
     user.active = reinstate
     if not reinstate:
-        user.session_token = new_session_token()  # signs out every session at once
+        sign_out_everywhere(user)  # signs out every session at once
         if user.role == RESELLER:
             withdraw_invitations(user)  # its open invitations stop working, even once reinstated
     action = "user.reinstate" if reinstate else "user.suspend"

@@ -15,9 +15,10 @@ from panel.audit import AuditEvent
 from panel.auth import totp
 from panel.auth.access import home_url, load_user
 from panel.auth.forms import CodeForm, LoginForm, PasswordForm
-from panel.auth.models import MFA_ROLES, User, new_session_token
+from panel.auth.models import MFA_ROLES, User
 from panel.auth.passwords import hash_password, needs_rehash
 from panel.auth.passwords import verify as check_password
+from panel.auth.services import sign_out_everywhere
 from panel.crypto import normalise
 from panel.db_types import utcnow
 from panel.extensions import db, limiter
@@ -172,7 +173,7 @@ def password() -> Any:
             form.current.errors = ["That is not your current password."]
             return render_template("auth/password.html", form=form), 400
         user.password_hash = hash_password(form.new.data)
-        user.session_token = new_session_token()  # every other session ends here
+        sign_out_everywhere(user)  # every session ends here; this browser signs in again below
         audit.record(AuditEvent("password.change", actor=user, account_id=user.account_id,
                                 object="password", fields=["password"]))
         db.session.commit()

@@ -23,8 +23,9 @@ from panel import audit
 from panel.accounts.models import ACTIVE, SUSPENDED, Account
 from panel.accounts.services import create_subscriber, tell_address_owner
 from panel.audit import AuditEvent
-from panel.auth.models import RESELLER, User, new_session_token
+from panel.auth.models import RESELLER, User
 from panel.auth.passwords import NOT_CHOSEN, WITHDRAWN, has_password, hash_password, not_chosen
+from panel.auth.services import sign_out_everywhere
 from panel.domains.models import Domain
 from panel.extensions import db
 from panel.hooks import hook
@@ -215,7 +216,7 @@ def withdraw_invitations(reseller: User) -> int:
 
 def accept_invitation(user: User, password: str) -> None:
     user.password_hash = hash_password(password)
-    user.session_token = new_session_token()
+    sign_out_everywhere(user)
     audit.record(AuditEvent("account.invitation_accept", actor=user, account_id=user.account_id,
                             object="password", fields=["password"]))
     db.session.commit()
@@ -233,7 +234,7 @@ def set_suspended(reseller: User, account: Account, suspended: bool) -> None:
     if user is not None:
         user.active = not suspended
         if suspended:
-            user.session_token = new_session_token()
+            sign_out_everywhere(user)
     audit.record(AuditEvent("account.suspend" if suspended else "account.reinstate",
                             actor=reseller, account_id=account.id, object="customer account",
                             fields=["status"]))

@@ -22,6 +22,7 @@ from flask.testing import FlaskClient
 from panel.accounts.models import Account
 from panel.db_types import utcnow
 from panel.extensions import db
+from panel.sessions.models import UserSession
 from tests.conftest import csrf_token, login
 
 pytestmark = pytest.mark.needs_privacy
@@ -40,6 +41,7 @@ ID_ARGUMENTS: dict[str, str] = {
     "export_id": "data export",
     "doc_id": "identity document (under a request or complaint of the victim)",
     "removal_id": "removal request to the host",
+    "device_id": "signed-in device (one of the victim's server-side sessions)",
     # Objects of features still being built whose factories do not exist here yet: the test
     # uses an unknown id; every such route also carries its parent (domain_id) or is staff-only.
     "case_id": "WHOIS complaint case (issue 7)",
@@ -150,7 +152,9 @@ class Victim:
         document = IdentityDocument(request_id=request.id, filename="id.png",
                                     content_type="image/png", content="", size=1,
                                     delete_by=now + timedelta(days=1))
-        db.session.add_all([session, credential, export, document])
+        device = UserSession(id=uuid.uuid4(), token_hash="0" * 64, user_id=user.id,
+                             last_seen_at=now, browser="Firefox on Linux")
+        db.session.add_all([session, credential, export, document, device])
         db.session.commit()
         removal = reseller_requests.file_removal(self.reseller, account.id, "Victim note")
         self.values = {"account_id": account.id, "domain_id": domain.id,
@@ -158,6 +162,7 @@ class Victim:
                        "request_id": request.id,
                        "session_id": session.id, "credential_id": credential.id,
                        "export_id": export.id, "doc_id": document.id, "removal_id": removal.id,
+                       "device_id": device.id,
                        "case_id": uuid.uuid4(), "message_id": uuid.uuid4(),
                        "campaign_id": uuid.uuid4(), "user_id": other_staff.id}
         self.secrets = ("Carlotta", "Victimson", "victim-private.test", self.email,

@@ -24,6 +24,8 @@ KEY = "privacy_act_as"
 OFF_LIMITS = frozenset({"auth.password", "auth.totp_setup"})
 #: The person's own sign-in settings (the Security page, passkeys, signed-in devices) live here.
 OWN_SETTINGS_PATH = "/account/"
+# the customer's signed-in devices: their addresses, and ending their sessions
+OFF_LIMITS |= {"sessions.devices", "sessions.end", "sessions.end_others"}
 STOP_ENDPOINT = "privacy_access_link.stop_acting"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})  # HEAD and OPTIONS only read
 

@@ -26,10 +26,12 @@ from sqlalchemy import delete, select
 
 from panel.accounts.models import Account
 from panel.audit import AuditEvent
-from panel.auth.models import SUBSCRIBER, User, new_session_token
+from panel.auth.models import SUBSCRIBER, User
+from panel.auth.services import sign_out_everywhere
 from panel.db_types import utcnow
 from panel.extensions import db
 from panel.mail.outbox import queue
+from panel.sessions import services as sessions
 from plugins.privacy.processing.services import stream
 from plugins.privacy.retention.models import ActivityEvent, KnownDevice, SigninEvent
 from plugins.privacy.retention.services.signins import fill_from_request
@@ -46,6 +48,7 @@ LABELS = {
     "email.change_request": "Email change requested", "email.change_cancel": "Email change cancelled",
     "email.change": "Email address changed", "sessions.revoke": "Other sessions signed out",
     "account.close": "Account closed", "account.reopen": "Account reopened",
+    "session.end": "A signed-in device signed out",
 }
 REASONS = {"wrong_password": "wrong password", "suspended": "account suspended or closed",
            "wrong_code": "wrong two-step code"}
@@ -58,7 +61,8 @@ FROM_AUDIT = {"password.change": "password.change", "mfa.enrol": "mfa.enrol",
               "account.email_change_request": "email.change_request",
               "account.email_change_cancel": "email.change_cancel",
               "account.email_change": "email.change", "account.close": "account.close",
-              "account.reopen": "account.reopen"}
+              "account.reopen": "account.reopen",
+              "session.end": "session.end", "sessions.revoke": "sessions.revoke"}
 
 
 def record(kind: str, user: User | None, *, account_id: Any = None, method: str | None = None,
@@ -246,6 +250,6 @@ def _notify(user: User, browser: str, country: str | None, new_browser: bool,
 
 
 def sign_out_others(user: User) -> None:
-    """Rotate the session token (part of the login id): every other session ends."""
-    user.session_token = new_session_token()
+    """Every other session ends (this browser's stays; the caller signs it in again)."""
+    sign_out_everywhere(user, keep=sessions.current())
     record("sessions.revoke", user)

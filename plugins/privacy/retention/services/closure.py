@@ -16,7 +16,8 @@ from panel import audit
 from panel.accounts.erasure import blockers
 from panel.accounts.models import ACTIVE, CLOSED, Account
 from panel.audit import AuditEvent
-from panel.auth.models import User, new_session_token
+from panel.auth.models import User
+from panel.auth.services import sign_out_everywhere
 from panel.db_types import utcnow
 from panel.extensions import db
 from panel.mail.outbox import queue
@@ -48,7 +49,8 @@ def close(account: Account, actor: User | None, *, by_staff: bool = False) -> da
     account.status, account.closed_at = CLOSED, utcnow()
     user = db.session.execute(select(User).where(User.account_id == account.id)).scalar()
     if user is not None:
-        user.session_token, user.active = new_session_token(), False  # every session ends
+        user.active = False
+        sign_out_everywhere(user)  # every session ends
     when = erase_on(account)
     assert when is not None
     audit.record(AuditEvent("account.close", actor=actor, account_id=account.id,

@@ -1,0 +1,89 @@
+"""Issue 14 (sessions that really end): what the server-side session lookup costs.
+
+A signed-in subscriber opens their overview page (``GET /client/``) with the server-side
+session check (the ``user_session`` row named by the cookie's token must exist, belong to the
+user and be live), against the same page with today's signed-cookie session alone (the user
+loader checks only the login id's ``session_token``, as before issue 14). Same app, same
+database, same browser cookie jar shape; the two loaders are swapped per batch, interleaved,
+and the order alternates. Target: at most 1.15x.
+
+Run with ``python -m bench --only sessions [--quick]``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import statistics
+import time
+from collections.abc import Callable, Iterator
+
+from bench.audit import PASSWORD, IsolatedClient, _post_form
+from bench.common import Figure, fmt_time, no_gc, ratio_figure, scratch_panel
+from panel.accounts.services import create_subscriber
+from panel.auth.access import load_session_user, load_user
+from panel.auth.passwords import hash_password
+from panel.extensions import db, login_manager
+
+URL = "/client/"
+
+
+@contextlib.contextmanager
+def cookie_only() -> Iterator[None]:
+    """Today's loader: the signed cookie's login id alone decides."""
+    login_manager.user_loader(load_user)
+    try:
+        yield
+    finally:
+        login_manager.user_loader(load_session_user)
+
+
+def _clock(fn: Callable[[], None]) -> float:
+    with no_gc():
+        start = time.perf_counter()
+        fn()
+        return time.perf_counter() - start
+
+
+def request_lookup(quick: bool) -> Figure:
+    views = 50 if quick else 250
+    rounds = 5 if quick else 9
+    with scratch_panel() as app:
+        create_subscriber(email="ada@example.com", password=None,
+                          password_hash=hash_password(PASSWORD), actor=None,
+                          first_name="Ada", last_name="Lovelace", phone="+442079460123",
+                          address1="1 High Street", city="London", postcode="SW1A 1AA",
+                          country="GB")
+        db.session.commit()
+        db.session.close()
+        app.test_client_class = IsolatedClient
+        client = app.test_client()
+        response = _post_form(client, "/login", {"email": "ada@example.com", "password": PASSWORD})
+        assert response.status_code == 302, response.get_data(as_text=True)
+
+        def browse() -> None:
+            for _ in range(views):
+                page = client.get(URL)
+                assert page.status_code == 200, page.status_code
+
+        def today() -> None:
+            with cookie_only():
+                browse()
+
+        browse()  # warm-up: templates compiled, statements cached
+        today()
+        ours: list[float] = []
+        base: list[float] = []
+        for r in range(rounds):  # interleaved, the order alternating, so drift hits both
+            pair = [(ours, browse), (base, today)]
+            for times, fn in (pair if r % 2 == 0 else pair[::-1]):
+                times.append(_clock(fn))
+        db.session.close()
+    on, off = (statistics.median(side) / views for side in (ours, base))
+    return ratio_figure("signed-in page, server-side session lookup vs signed cookie only", on,
+                        off, at_most=1.15,
+                        detail=f"{fmt_time(on)} vs {fmt_time(off)} per request; median of "
+                               f"{rounds}x{views} GETs of {URL}, SQLite")
+
+
+def run(quick: bool) -> list[Figure]:
+    return [request_lookup(quick)]
