@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint
 
@@ -19,6 +20,8 @@ from panel.keys.cli import reencrypt_job
 from panel.mail.outbox import deliver_due
 from panel.mail.views import bp as mail
 from panel.navigation import NavItem
+from panel.passkeys import services as passkeys_services
+from panel.passkeys.views import bp as passkeys
 from panel.public import bp as public
 from panel.reseller.views import bp as reseller
 from panel.reseller.views import branding_bp, invite_bp
@@ -26,13 +29,14 @@ from panel.reseller.views import branding_bp, invite_bp
 if TYPE_CHECKING:
     import click
 
+    from panel.accounts.models import Account
     from panel.auth.models import User
     from panel.domains.models import Domain
 
 
 @hookimpl
 def panel_blueprints() -> list[Blueprint]:
-    return [public, auth, client, reseller, admin, mail, branding_bp, invite_bp]
+    return [public, auth, client, reseller, admin, mail, branding_bp, invite_bp, passkeys]
 
 
 @hookimpl
@@ -72,3 +76,14 @@ def panel_nav_items(area: str, user: User) -> list[NavItem]:
 def panel_registrar_set_privacy(domain: Domain, enabled: bool) -> None:
     """The panel's own registry publishes what is stored; it only refuses frozen domains."""
     own_registry_set_privacy(domain, enabled)
+
+
+@hookimpl
+def panel_account_erasure(account: Account, actor: User | None) -> None:
+    """An erased account's passkeys cannot sign in to its tombstone."""
+    passkeys_services.erase_account(account.id)
+
+
+@hookimpl
+def panel_account_export(account: Account) -> dict[str, Iterable[dict[str, Any]]]:
+    return {"passkeys": passkeys_services.export_account(account.id)}

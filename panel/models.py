@@ -7,7 +7,9 @@ from panel.crypto.models import CryptoKey
 from panel.domains.models import Domain, DomainContact
 from panel.jobs_models import JobLock, JobRun, PluginState
 from panel.mail.models import OutboxMessage
+from panel.passkeys.models import Passkey, PasskeyChallenge
 from panel.reseller.models import ResellerBrand
 
 __all__ = ["Account", "CryptoKey", "Domain", "DomainContact", "Invoice", "JobLock", "JobRun",
-           "OutboxMessage", "PaymentMethod", "PluginState", "ResellerBrand", "Service", "User"]
+           "OutboxMessage", "Passkey", "PasskeyChallenge", "PaymentMethod", "PluginState",
+           "ResellerBrand", "Service", "User"]

@@ -21,7 +21,8 @@ from panel.extensions import db
 from plugins.privacy.access.models import AccessSession
 
 KEY = "privacy_act_as"
-OFF_LIMITS = frozenset({"auth.password", "auth.totp_setup"})
+OFF_LIMITS = frozenset({"auth.password", "auth.totp_setup", "passkeys.page", "passkeys.add",
+                        "passkeys.register_options", "passkeys.remove"})
 STOP_ENDPOINT = "privacy_access_link.stop_acting"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})  # HEAD and OPTIONS only read
 
