@@ -36,7 +36,6 @@ from webauthn import (
 from webauthn.helpers import (
     bytes_to_base64url,
     parse_authentication_credential_json,
-    parse_authenticator_data,
 )
 from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
@@ -269,15 +268,18 @@ def finish_authentication(raw: str | None, user: User | None) -> User:
     if handle is not None and handle != owner.id.bytes:
         raise PasskeyError(NOT_VERIFIED, "not_verified", owner)
     rp = relying_party()
-    try:
-        verified = verify_authentication_response(
+
+    def check(stored_count: int) -> Any:
+        return verify_authentication_response(
             credential=credential, expected_challenge=challenge, expected_rp_id=rp.id,
             expected_origin=rp.origin, credential_public_key=key.public_key,
-            credential_current_sign_count=key.sign_count,
-            require_user_verification=user is None)
+            credential_current_sign_count=stored_count, require_user_verification=user is None)
+
+    try:
+        verified = check(key.sign_count)
     except (WebAuthnException, KeyError, TypeError, ValueError, binascii.Error) as exc:
-        cloned = _count_went_back(credential.response.authenticator_data, key.sign_count)
         current_app.logger.info("passkey sign-in refused: %s", exc)
+        cloned = key.sign_count > 0 and _passes(lambda: check(0))
         raise PasskeyError(CLONED if cloned else NOT_VERIFIED,
                            "cloned_passkey" if cloned else "not_verified", owner) from None
     moved = db.session.execute(
@@ -295,14 +297,14 @@ def finish_authentication(raw: str | None, user: User | None) -> User:
     return owner
 
 
-def _count_went_back(authenticator_data: bytes, stored: int) -> bool:
-    """WebAuthn §6.1.1: a count that did not grow past the stored one (when either is not 0)
-    means two authenticators hold the same key."""
+def _passes(verify: Any) -> bool:
+    """Whether an answer refused with the stored sign count passes without it: then the count
+    alone failed (WebAuthn §6.1.1: it did not grow, so two authenticators hold the key)."""
     try:
-        count = parse_authenticator_data(authenticator_data).sign_count
-    except (WebAuthnException, ValueError, IndexError):
+        verify()
+    except (WebAuthnException, KeyError, TypeError, ValueError, binascii.Error):
         return False
-    return (count > 0 or stored > 0) and count <= stored
+    return True
 
 
 # --- removing ----------------------------------------------------------------------------
