@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flask import Blueprint
 
@@ -82,8 +81,3 @@ def panel_registrar_set_privacy(domain: Domain, enabled: bool) -> None:
 def panel_account_erasure(account: Account, actor: User | None) -> None:
     """An erased account's passkeys cannot sign in to its tombstone."""
     passkeys_services.erase_account(account.id)
-
-
-@hookimpl
-def panel_account_export(account: Account) -> dict[str, Iterable[dict[str, Any]]]:
-    return {"passkeys": passkeys_services.export_account(account.id)}

@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 from panel.auth.models import User
 from panel.db_types import utcnow
 from panel.extensions import db
-from panel.passkeys import services
 from panel.passkeys.models import Passkey, PasskeyChallenge
 from tests.conftest import csrf_token, login, post_form
 from tests.factories import DEFAULT_PASSWORD
@@ -288,10 +287,15 @@ def test_erasure_removes_the_passkeys(app, client, subscriber_with_passkey):
     assert response.status_code == 400
 
 
-def test_passkeys_are_in_the_subscribers_copy_of_their_data(client, subscriber_with_passkey):
+@pytest.mark.needs_privacy
+def test_p06_passkeys_are_in_the_subscribers_copy_of_their_data(client, subscriber_with_passkey):
+    from plugins.privacy.center.services.export import gather
+
     user, _ = subscriber_with_passkey
-    rows = list(services.export_account(db.session.get(User, user.id).account_id))
-    assert rows and rows[0]["name"] == "Laptop" and "public_key" not in rows[0]
+    rows = list(gather(db.session.get(User, user.id).account)["passkeys"])
+    assert [r["name"] for r in rows] == ["Laptop"] and "public_key" not in rows[0]
+    login(client, user)
+    assert "Laptop" in client.get("/client/privacy/data").get_data(as_text=True)
 
 
 def test_the_pages_work_without_a_host_name_and_say_why_passkeys_do_not(make_app, factories):
