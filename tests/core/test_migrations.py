@@ -72,12 +72,16 @@ def test_0006_marks_reseller_customers_who_never_signed_in_as_having_no_password
     active.last_login_at = utcnow()
     db.session.commit()
     hashes = {u.id: u.password_hash for u in (waiting, active, house, reseller)}
+    # End this read first: on PostgreSQL, dropping a later table with a key into "user"
+    # (passkey, 0007) waits for every open transaction that read "user".
+    db.session.commit()
     migrate.downgrade(app, "0005_reseller")
     migrate.upgrade(app)
     db.session.expire_all()
     assert not has_password(db.session.get(User, waiting.id).password_hash)
     for user in (active, house, reseller):
         assert db.session.get(User, user.id).password_hash == hashes[user.id]
+    db.session.commit()
     migrate.downgrade(app, "0005_reseller")
     db.session.expire_all()
     assert db.session.get(User, waiting.id).password_hash == hashes[waiting.id]

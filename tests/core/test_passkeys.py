@@ -334,3 +334,28 @@ def test_p21_passkey_sign_ins_refusals_and_changes_are_in_the_activity_log(clien
     page = client.get("/client/privacy/activity").get_data(as_text=True)
     for text in ("Passkey added", "copied passkey refused", "passkey"):
         assert text in page, text
+
+
+@pytest.mark.needs_privacy
+def test_p16_staff_acting_as_the_customer_cannot_add_or_remove_the_customers_passkeys(client,
+                                                                                     factories):
+    from plugins.privacy.access.models import AccessSession
+
+    customer = factories.subscriber()
+    login(client, customer)
+    assert register(client, SoftAuthenticator()).status_code == 302
+    key_id = str(db.session.execute(select(Passkey.id)).scalar_one())
+    sign_out(client)
+    login(client, factories.staff())
+    post_form(client, f"/admin/access/new/{customer.account_id}",
+              {"reason": "support", "ticket": "T-5", "note": "DNS", "minutes": "30"})
+    session_id = AccessSession.query.one().id
+    post_form(client, f"/admin/access/{session_id}/act-as", token_from="/admin/access/")
+    assert "Welcome" in client.get("/client/").get_data(as_text=True)
+    token = csrf_token(client, "/client/")
+    for url, data in ((PAGE, {}), (f"{PAGE}/options", {"name": "Staff key"}),
+                      (f"{PAGE}/remove", {"passkey": key_id})):
+        response = client.post(url, data={"csrf_token": token, **data})
+        assert response.status_code == 302 and response.headers["Location"].endswith("/client/"), url
+    assert client.get(PAGE).status_code == 302
+    assert count() == 1 and count(PasskeyChallenge) == 0
