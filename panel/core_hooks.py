@@ -20,6 +20,8 @@ from panel.keys.cli import reencrypt_job
 from panel.mail.outbox import deliver_due
 from panel.mail.views import bp as mail
 from panel.navigation import NavItem
+from panel.passkeys import services as passkeys_services
+from panel.passkeys.views import bp as passkeys
 from panel.password_reset.services import send_requested
 from panel.password_reset.views import admin_bp as password_reset_admin
 from panel.password_reset.views import bp as password_reset
@@ -33,6 +35,7 @@ from panel.sessions.views import bp as sessions
 if TYPE_CHECKING:
     import click
 
+    from panel.accounts.models import Account
     from panel.auth.models import User
     from panel.billing.models import Service
     from panel.domains.models import Domain
@@ -41,7 +44,7 @@ if TYPE_CHECKING:
 @hookimpl
 def panel_blueprints() -> list[Blueprint]:
     return [public, auth, client, reseller, admin, mail, branding_bp, invite_bp, security,
-            password_reset, password_reset_admin, sessions]
+            password_reset, password_reset_admin, sessions, passkeys]
 
 
 @hookimpl
@@ -92,3 +95,9 @@ def panel_registrar_set_privacy(domain: Domain, enabled: bool) -> None:
 def panel_service_cancel(service: Service, actor: User | None) -> None:
     """The panel's own registry provisions nothing: it marks the service cancelled."""
     cancellation.own_registry_cancel(service)
+
+
+@hookimpl
+def panel_account_erasure(account: Account, actor: User | None) -> None:
+    """An erased account's passkeys cannot sign in to its tombstone."""
+    passkeys_services.erase_account(account.id)

@@ -7,10 +7,11 @@ from panel.crypto.models import CryptoKey
 from panel.domains.models import Domain, DomainContact
 from panel.jobs_models import JobLock, JobRun, PluginState
 from panel.mail.models import OutboxMessage
+from panel.passkeys.models import Passkey, PasskeyChallenge
 from panel.password_reset.models import PasswordReset
 from panel.reseller.models import ResellerBrand
 from panel.sessions.models import UserSession
 
 __all__ = ["Account", "CryptoKey", "Domain", "DomainContact", "Invoice", "JobLock", "JobRun",
-           "OutboxMessage", "PasswordReset", "PaymentMethod", "PluginState", "ResellerBrand",
-           "Service", "User", "UserSession"]
+           "OutboxMessage", "Passkey", "PasskeyChallenge", "PasswordReset", "PaymentMethod",
+           "PluginState", "ResellerBrand", "Service", "User", "UserSession"]

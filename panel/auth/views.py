@@ -19,16 +19,14 @@ from panel.auth.models import MFA_ROLES, User
 from panel.auth.passwords import hash_password, needs_rehash
 from panel.auth.passwords import verify as check_password
 from panel.auth.services import sign_out_everywhere
+from panel.auth.signin import MFA_KEY, MFA_WINDOW_SECONDS, finish_sign_in
 from panel.crypto import normalise
-from panel.db_types import utcnow
 from panel.extensions import db, limiter
 from panel.hooks import hook
 from panel.urls import local_target
 
 bp = Blueprint("auth", __name__)
 
-MFA_KEY = "mfa_pending"
-MFA_WINDOW_SECONDS = 300
 PENDING_SECRET = "totp_pending_secret"
 ENROL_ALLOWED = frozenset({"auth.totp_setup", "auth.logout", "auth.login", "static",
                            "public.healthz"})
@@ -83,12 +81,7 @@ def login() -> Any:
 
 
 def _signed_in(user: User, method: str, target: str | None) -> Any:
-    user.last_login_at = utcnow()
-    db.session.commit()
-    login_user(user)
-    hook().panel_user_login(user=user, method=method)
-    db.session.commit()
-    return redirect(target or home_url(user))
+    return finish_sign_in(user, method, target)
 
 
 @bp.route("/login/verify", methods=["GET", "POST"])

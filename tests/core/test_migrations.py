@@ -73,7 +73,7 @@ def test_0006_marks_reseller_customers_who_never_signed_in_as_having_no_password
     db.session.commit()
     hashes = {u.id: u.password_hash for u in (waiting, active, house, reseller)}
     # End the test's read transaction: on PostgreSQL it holds a lock on "user", which dropping
-    # a table with a foreign key to it (user_session, in 0007) waits for.
+    # a table with a foreign key to it (user_session, passkey) waits for.
     db.session.commit()
     migrate.downgrade(app, "0005_reseller")
     migrate.upgrade(app)

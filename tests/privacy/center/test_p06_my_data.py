@@ -13,7 +13,7 @@ from tests.conftest import login, post_form
 #: Every category a subscriber is told about, in the order My data and each export show them;
 #: each feature registers its own (plugins/privacy/*/services/records.py).
 EVERY_CATEGORY = ("profile", "domains", "domain_contacts", "services", "invoices",
-                  "payment_methods", "support_credentials", "email_preferences",
+                  "payment_methods", "passkeys", "support_credentials", "email_preferences",
                   "consent_history", "partner_disclosures", "sign_ins", "account_activity",
                   "whois_relay_settings", "whois_relay_messages", "whois_complaints",
                   "whois_disclosures", "staff_access", "privacy_trail")

@@ -21,7 +21,8 @@ from panel.extensions import db
 from plugins.privacy.access.models import AccessSession
 
 KEY = "privacy_act_as"
-OFF_LIMITS = frozenset({"auth.password", "auth.totp_setup"})
+OFF_LIMITS = frozenset({"auth.password", "auth.totp_setup", "passkeys.page", "passkeys.add",
+                        "passkeys.register_options", "passkeys.remove"})
 #: The person's own sign-in settings (the Security page, passkeys, signed-in devices) live here.
 OWN_SETTINGS_PATH = "/account/"
 # the customer's signed-in devices: their addresses, and ending their sessions

@@ -18,6 +18,7 @@ from panel.billing.models import Invoice, PaymentMethod, Service
 from panel.domains.models import CONTACT_FIELDS as DOMAIN_CONTACT_FIELDS
 from panel.domains.models import Domain, DomainContact
 from panel.extensions import db
+from panel.passkeys.services import export_account as passkey_rows
 from plugins.privacy.center.services import email_change, export, policy
 from plugins.privacy.processing.services import CARD_ROWS, Category, Rows, count, register, stream
 
@@ -73,6 +74,15 @@ def _payment_methods(account: Account) -> Rows:
     """The mask only, never the gateway token."""
     return stream(PaymentMethod, PAYMENT_COLUMNS, PaymentMethod.account_id == account.id,
                   order_by=(PaymentMethod.created_at,))
+
+
+def _passkeys(account: Account) -> Rows:
+    """Names and dates only: the public key verifies signatures and says nothing about you."""
+    return passkey_rows(account.id)
+
+
+def _passkeys_card(account: Account) -> dict[str, Any]:
+    return {"passkeys": list(passkey_rows(account.id))}
 
 
 def _domain_count(account: Account) -> int:
@@ -188,5 +198,15 @@ register(
              "Until you remove the card or close your account.",
              PAYMENT_COLUMNS,
              order=60, rows=_payment_methods, page=PAGE, summary=_payment_methods_card),
+    Category("passkeys", "Passkeys",
+             "The name you gave each passkey, when it was added and last used, and how your "
+             "device reaches it. Its public key checks your sign-ins; the private key never "
+             "leaves your device.",
+             "To sign you in with a passkey.",
+             "You, when you add a passkey.",
+             "No one.",
+             "Until you remove the passkey or close your account.",
+             ("name", "added", "last_used", "transports"),
+             order=65, rows=_passkeys, page=PAGE, summary=_passkeys_card),
     erase=erase,
 )

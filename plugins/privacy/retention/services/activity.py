@@ -49,11 +49,15 @@ LABELS = {
     "email.change": "Email address changed", "sessions.revoke": "Other sessions signed out",
     "account.close": "Account closed", "account.reopen": "Account reopened",
     "session.end": "A signed-in device signed out",
+    "passkey.add": "Passkey added", "passkey.remove": "Passkey removed",
 }
 REASONS = {"wrong_password": "wrong password", "suspended": "account suspended or closed",
-           "wrong_code": "wrong two-step code"}
+           "wrong_code": "wrong two-step code", "not_verified": "passkey not verified",
+           "unknown_passkey": "passkey not registered", "cloned_passkey": "copied passkey refused",
+           "no_challenge": "passkey request expired", "malformed": "unreadable passkey answer"}
 METHODS = {"password": "password", "password+totp": "password and authenticator code",
-           "staff": "staff impersonation (recorded access session)"}
+           "staff": "staff impersonation (recorded access session)", "passkey": "passkey",
+           "password+passkey": "password and passkey"}
 #: Audit actions that are also security events in the subscriber's own activity log.
 FROM_AUDIT = {"password.change": "password.change", "mfa.enrol": "mfa.enrol",
               "mfa.disable": "mfa.disable", "mfa.recovery_codes": "mfa.recovery_codes",
@@ -62,7 +66,8 @@ FROM_AUDIT = {"password.change": "password.change", "mfa.enrol": "mfa.enrol",
               "account.email_change_cancel": "email.change_cancel",
               "account.email_change": "email.change", "account.close": "account.close",
               "account.reopen": "account.reopen",
-              "session.end": "session.end", "sessions.revoke": "sessions.revoke"}
+              "session.end": "session.end", "sessions.revoke": "sessions.revoke",
+              "passkey.add": "passkey.add", "passkey.remove": "passkey.remove"}
 
 
 def record(kind: str, user: User | None, *, account_id: Any = None, method: str | None = None,
