@@ -42,6 +42,9 @@ SHOWN_WHERE_DONE = {
     ("plugins/privacy/access/views/staff.py", "This access session has ended: open a new one"):
         ".index",
     ("plugins/privacy/email/views/campaigns.py", "Draft saved: check it"): "_endpoint('detail')",
+    ("panel/password_reset/views.py", "Your password is changed and every session was signed "
+     "out. Sign in"): "auth.login",
+    ("panel/password_reset/views.py", "The form expired; try again"): "password_reset_admin.team",
 }
 
 #: Told to contact support where the panel has no support page or address to link to yet

@@ -31,7 +31,7 @@ bp = Blueprint("password_reset", __name__)
 admin_bp = Blueprint("password_reset_admin", __name__, url_prefix="/admin/team")
 
 TOO_MANY = ("Too many reset requests from here or for this address. Wait an hour and try "
-            "again; the link already sent still works. If you cannot wait, contact support.")
+            "again; the link already sent still works.")
 
 
 def _address_key() -> str:
@@ -42,7 +42,8 @@ def _address_key() -> str:
 
 def _too_many(_limit: Any) -> Any:
     return make_response(render_template("error.html", code=429, title="Too many attempts",
-                                         message=TOO_MANY), 429)
+                                         message=TOO_MANY, link="Back to sign-in",
+                                         target=url_for("auth.login")), 429)
 
 
 def _failed(response: Any) -> bool:

@@ -30,6 +30,7 @@ NEEDS_KEYS: dict[str, list[str]] = {
     "demo": [],
     "user create": ["--role", "staff", "--email", "new.staff@example.com"],
     "user suspend": ["--email", "victim@example.com"],
+    "user reset": ["--email", "victim@example.com"],
     "keys status": [],
     "keys rotate": ["--settle-seconds", "0"],
     "keys retire": ["d-00000000"],
