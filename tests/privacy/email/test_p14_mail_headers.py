@@ -18,6 +18,7 @@ from panel.auth.passwords import not_chosen
 from panel.extensions import db
 from panel.mail.models import TRANSACTIONAL_CATEGORIES
 from panel.mail.outbox import deliver_due, queue
+from panel.password_reset import services as password_reset
 from panel.reseller.customers import send_invitation
 from plugins.privacy.access.models import AccountPrivacy
 from plugins.privacy.access.services import sessions as access
@@ -77,6 +78,9 @@ def send_every_kind(app: Flask, factories) -> dict[str, str]:
     send_invitation(reseller, bob)
     db.session.commit()
     kinds["Your hosting account with Northwind"] = "footer"
+    password_reset.request(ada.email)
+    password_reset.send_requested()
+    kinds["Reset your password"] = "footer"
     return kinds
 
 
