@@ -7,8 +7,10 @@ PORT     ?= 5000
 # Every link the panel writes (mail, RDAP, the WHOIS pages) starts with this. It follows HOST and
 # PORT unless the operator gives one: `make run PANEL_BASE_URL=https://...`, the environment, or
 # base_url in the instance's panel.toml / panel.py (then this is empty, which the panel ignores).
+# 127.0.0.1 is written as localhost: browsers refuse passkeys on an IP address.
+LINK_HOST = $(if $(filter 127.0.0.1,$(HOST)),localhost,$(HOST))
 PANEL_BASE_URL ?= $(if $(shell grep -sqiE '^\s*base_url\s*=' $(INSTANCE)/panel.toml \
-  $(INSTANCE)/panel.py && echo set),,http://$(HOST):$(PORT))
+  $(INSTANCE)/panel.py && echo set),,http://$(LINK_HOST):$(PORT))
 APT      := $(shell [ "$$(id -u)" = 0 ] && echo apt-get || echo sudo apt-get)
 
 .PHONY: run test lint bench setup deps-system clean
@@ -35,7 +37,7 @@ run: setup
 	$(PY) -m panel.instance_setup $(INSTANCE)
 	PANEL_INSTANCE_PATH=$(INSTANCE) $(VENV)/bin/panel db upgrade
 	PANEL_INSTANCE_PATH=$(INSTANCE) PANEL_BASE_URL=$(PANEL_BASE_URL) $(VENV)/bin/panel demo
-	@echo "Serving on http://$(HOST):$(PORT) (Ctrl-C to stop)"
+	@echo "Serving on http://$(LINK_HOST):$(PORT) (Ctrl-C to stop)"
 	PANEL_INSTANCE_PATH=$(INSTANCE) PANEL_BASE_URL=$(PANEL_BASE_URL) $(VENV)/bin/gunicorn --workers 2 --bind $(HOST):$(PORT) \
 	  --limit-request-line 8190 --access-logfile - 'panel.wsgi:app'
 

@@ -41,7 +41,8 @@ def _served(lines: list[str]) -> tuple[str, str]:
 
 
 def test_make_run_on_another_port_links_to_that_port(tmp_path):
-    assert _served(_make_run(tmp_path, "PORT=8123")) == ("127.0.0.1:8123", "http://127.0.0.1:8123")
+    # 127.0.0.1 is linked as localhost, where browsers allow passkeys
+    assert _served(_make_run(tmp_path, "PORT=8123")) == ("127.0.0.1:8123", "http://localhost:8123")
     assert _served(_make_run(tmp_path, "HOST=127.0.0.2", "PORT=8124")) == (
         "127.0.0.2:8124", "http://127.0.0.2:8124")
 

@@ -20,7 +20,7 @@ from tests.factories import DEFAULT_PASSWORD
 
 ROLES = ("subscriber", "reseller", "staff", "admin")
 CODE_RE = re.compile(r"<code>([0-9a-f]{6}-[0-9a-f]{6})</code>")
-SECTIONS = ("Password", "Two-step sign-in")
+SECTIONS = ["Password", "Two-step sign-in", "Passkeys", "Signed-in devices"]
 
 
 def _fresh(user: User) -> User:
