@@ -65,6 +65,7 @@ TOKEN_ROUTES = {
     "privacy_policy.confirm_email": "email_change_tokens",
     "reseller_invite.accept": "invitation_tokens",
     "password_reset.reset": "reset_tokens",
+    "privacy_access_link.cancel_help": "help_tokens",
 }
 
 
@@ -188,6 +189,16 @@ class World:
 
         self.reset_tokens = [reset.operator_link(self.customer, second_factor=False)
                              .rsplit("/", 1)[1]]
+        from plugins.privacy.access.models import PASSWORD_LINK, StaffHelp
+        from plugins.privacy.access.services import help as staff_help
+
+        waiting = StaffHelp(id=uuid.uuid4(), account_id=account.id, session_id=live.id,
+                            staff_id=self.staff.id, kind=PASSWORD_LINK, status=PENDING,
+                            open_key=f"{account.id}:{PASSWORD_LINK}", requested_at=now,
+                            due_at=now + staff_help.COOL_DOWN)
+        db.session.add(waiting)
+        db.session.commit()
+        self.help_tokens = [staff_help.token(waiting)]  # its GET shows a button, cancels nothing
 
     def urls(self, app: Flask, rule: Any) -> list[str]:
         """One URL per value of the rule's arguments (the first values together, and so on)."""

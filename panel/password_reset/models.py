@@ -12,6 +12,7 @@ from panel.db_types import UTCDateTime, created_at, uuid_pk
 from panel.extensions import db
 
 SELF, ADMIN, OPERATOR = "self", "admin", "operator"  # who asked for the link
+SUPPORT = "support"  # support sent it for a customer (after a cool-down the customer could cancel)
 
 
 class PasswordReset(db.Model):

@@ -37,7 +37,7 @@ from panel.auth.services import sign_out_everywhere
 from panel.db_types import utcnow
 from panel.extensions import db
 from panel.mail.outbox import queue
-from panel.password_reset.models import ADMIN, OPERATOR, SELF, PasswordReset
+from panel.password_reset.models import ADMIN, OPERATOR, SELF, SUPPORT, PasswordReset
 from panel.urls import external_url
 
 SALT = "password-reset"
@@ -155,10 +155,10 @@ def _issue(row: PasswordReset, user: User) -> str:
                         token=_serializer().dumps({"r": str(row.id), "f": _fingerprint(user)}))
 
 
-def _send(row: PasswordReset, user: User, by: User | None = None) -> None:
+def _send(row: PasswordReset, user: User, by: User | None = None, who: str | None = None) -> None:
     link = _issue(row, user)
-    who = (f"{by.label}, an administrator, asked us to send you this link" if by else
-           "Someone, hopefully you, asked to reset the password of your hosting account")
+    who = who or (f"{by.label}, an administrator, asked us to send you this link" if by else
+                  "Someone, hopefully you, asked to reset the password of your hosting account")
     body = (f"Hello {user.display_name or ''},\n\n{who}. Choose a new password here (the link "
             f"works once, for one hour):\n{link}\n\n"
             + ("You will still be asked for your two-step sign-in code.\n\n"
@@ -226,6 +226,8 @@ def _allowed(row: PasswordReset, user: User) -> bool:
         return can_reset_by_email(user)
     if row.requested_by == ADMIN:
         return bool(user.active) and user.role in STAFF_ROLES
+    if row.requested_by == SUPPORT:
+        return can_send_for_support(user)
     return bool(user.active)  # an operator at the shell may reset anyone still active
 
 
@@ -315,6 +317,27 @@ def operator_link(user: User, *, second_factor: bool) -> str:
                             object=f"{user.role} {user.id}: reset link printed by an operator"))
     db.session.commit()
     return link
+
+
+def can_send_for_support(user: User) -> bool:
+    """Support may have a link sent to an active customer (one still to choose a first
+    password included); staff and admins are reset by an admin."""
+    if not user.active or not user.email or user.role in STAFF_ROLES:
+        return False
+    return user.account is None or user.account.status == ACTIVE
+
+
+def support_send(user: User, asked_by: str, when: str) -> None:
+    """Mail a customer the reset link ``asked_by`` ("Sam from support") asked for ``when``,
+    now that the cool-down the customer could cancel it in is over. Staff
+    never choose the password: the customer does, with the link. On the trail; the caller
+    commits."""
+    if not can_send_for_support(user):
+        raise NotAllowed("This account is suspended, closed or has no email address.")
+    _send(PasswordReset(id=uuid.uuid4(), requested_by=SUPPORT), user,
+          who=f"{asked_by} asked {when} to send you this link")
+    audit.record(AuditEvent("password.reset_link", actor=None, account_id=user.account_id,
+                            object="reset link emailed, as support asked"))
 
 
 def _clear_second_factor(user: User, actor: User | None) -> None:

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import delete, func, select
+
 from panel import audit
 from panel.audit import AuditEvent
 from panel.auth import totp
 from panel.auth.models import MFA_ROLES, User
 from panel.auth.passwords import has_password
 from panel.auth.passwords import verify as check_password
+from panel.auth.services import sign_out_everywhere
+from panel.extensions import db
 from panel.mail.outbox import queue
+from panel.passkeys.models import Passkey, PasskeyChallenge
 from panel.urls import external_url
 
 WRONG_PASSWORD = "That is not your password."
@@ -75,6 +80,33 @@ def turn_off(user: User, password: str, code: str) -> str | None:
             "Two-step sign-in was turned off: your account now signs in with the password "
             "alone, and the recovery codes no longer work.")
     return None
+
+
+def has_second_factor(user: User) -> bool:
+    """An authenticator app, recovery codes or a passkey: anything a sign-in may ask for."""
+    if user.totp_secret or user.recovery_hashes:
+        return True
+    return bool(db.session.execute(select(func.count()).select_from(Passkey)
+                                   .where(Passkey.user_id == user.id)).scalar())
+
+
+def reset_second_factor(user: User, actor: User | None, why: str) -> None:
+    """Every second factor goes at once (authenticator app, recovery codes, passkeys) and every
+    session ends: the person signs in with the password alone and sets two-step sign-in up
+    again. For support helping someone who lost their phone; ``why`` is the trail's object.
+    In the caller's transaction (the caller commits), so nothing is half-reset."""
+    user.totp_secret, user.recovery_hashes = None, None  # the used time step stays used
+    db.session.execute(delete(Passkey).where(Passkey.user_id == user.id)
+                       .execution_options(synchronize_session=False))
+    db.session.execute(delete(PasskeyChallenge).where(PasskeyChallenge.user_id == user.id)
+                       .execution_options(synchronize_session=False))
+    sign_out_everywhere(user)
+    audit.record(AuditEvent("mfa.reset", actor=actor, account_id=user.account_id, object=why[:255],
+                            fields=["totp_secret", "recovery_codes", "passkeys"]))
+    _notify(user, "Two-step sign-in was reset on your hosting panel account",
+            "Two-step sign-in was reset on your account: your authenticator app, your recovery "
+            "codes and your passkeys no longer work, and every session was signed out. Sign "
+            "in with your password, then set two-step sign-in up again on your Security page.")
 
 
 def _notify(user: User, subject: str, what: str) -> None:

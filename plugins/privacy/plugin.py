@@ -20,6 +20,7 @@ from panel.jobs import Job
 from panel.navigation import Banner, NavItem
 from plugins.privacy.access.cli import audit_group
 from plugins.privacy.access.services import act_as, credentials, sessions, trail
+from plugins.privacy.access.services import help as staff_help
 from plugins.privacy.access.services import records as _access_records  # noqa: F401 - registers
 from plugins.privacy.access.views import admin as access_admin
 from plugins.privacy.access.views import client as access_client
@@ -144,7 +145,9 @@ def panel_jobs() -> list[Job]:
             # schedule with a rule per category (retention/services/schedule.py)
             Job("privacy.retention", timedelta(hours=1), schedule.job),
             Job("privacy.removal_reminders", timedelta(hours=6), reseller_requests.send_reminders),
-            Job("privacy.complaint_deadlines", timedelta(minutes=15), disclosure.expire_due)]
+            Job("privacy.complaint_deadlines", timedelta(minutes=15), disclosure.expire_due),
+            # support's sign-in help, once the customer's 24 hours to cancel it are over
+            Job("privacy.staff_help", timedelta(minutes=1), staff_help.apply_due)]
 
 
 @hookimpl
@@ -188,8 +191,9 @@ def panel_banners(user: User) -> list[Banner]:
 
 @hookimpl
 def panel_page_parts(place: str) -> list[str]:
-    """The cookie banner on every page and the link to cookie settings in every footer (P23)."""
-    return retention_cookies.PAGE_PARTS.get(place, [])
+    """The cookie banner on every page and the link to cookie settings in every footer (P23);
+    support's sign-in help on the staff customer page."""
+    return retention_cookies.PAGE_PARTS.get(place, []) + access_staff.PAGE_PARTS.get(place, [])
 
 
 @hookimpl

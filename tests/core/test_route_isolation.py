@@ -64,6 +64,8 @@ TOKEN_ROUTES = {
     "privacy_unsubscribe.one_click": "signed RFC 8058 one-click unsubscribe token",
     "privacy_unsubscribe.centre": "signed preference-centre token",
     "privacy_unsubscribe.centre_all": "signed preference-centre token",
+    "privacy_access_link.cancel_help": "signed link emailed to the customer to cancel support's "
+                                       "sign-in help; refused to anyone else signed in",
 }
 # Public on purpose: no customer data behind the argument.
 PUBLIC_ROUTES = {
@@ -95,6 +97,7 @@ STAFF_GATES = {
     "privacy_complaints.add_documents": "WHOIS complaints desk (issue 7)",
     "privacy_complaints.document": "WHOIS complaints desk (issue 7)",
     "privacy_campaigns.detail": "host's own campaigns, no customer data",
+    "privacy_staff.sign_in_help": "support's sign-in help (issue 14): sent to the session form",
 }
 # Actions the walk must not POST (none left: every removal action needs an access session,
 # so staff without one are sent to the form and nothing is erased mid-walk).

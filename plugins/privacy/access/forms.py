@@ -7,6 +7,7 @@ from wtforms import (
     BooleanField,
     IntegerField,
     PasswordField,
+    RadioField,
     SelectChoice,
     SelectField,
     StringField,
@@ -15,7 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from panel.validation import plain_text
-from plugins.privacy.access.models import CREDENTIAL_KINDS, REASONS
+from plugins.privacy.access.models import CREDENTIAL_KINDS, HELP_FOR_STAFF, REASONS
 from plugins.privacy.access.services.credentials import DEFAULT_DAYS, MAX_DAYS
 from plugins.privacy.access.services.sessions import DEFAULT_MINUTES, MAX_MINUTES
 
@@ -57,3 +58,8 @@ class CredentialForm(FlaskForm):
     days = IntegerField("Delete it after (days)", default=DEFAULT_DAYS, validators=[
         DataRequired(message="Say when to delete it."),
         NumberRange(min=1, max=MAX_DAYS, message=f"Between 1 and {MAX_DAYS} days.")])
+
+
+class StaffHelpForm(FlaskForm):
+    kind = RadioField("What to do", choices=[SelectChoice(k, v) for k, v in HELP_FOR_STAFF.items()],
+                       validators=[DataRequired(message="Choose what to do.")])

@@ -147,3 +147,47 @@ class SupportCredential(db.Model):
     @property
     def kind_label(self) -> str:
         return CREDENTIAL_KINDS.get(self.kind, self.kind)
+
+
+SECOND_FACTOR, PASSWORD_LINK = "second_factor", "password_link"
+HELP_KINDS = {SECOND_FACTOR: "reset your two-step sign-in (authenticator app, recovery codes "
+                             "and passkeys)",
+              PASSWORD_LINK: "email you a link to choose a new password"}
+HELP_FOR_STAFF = {SECOND_FACTOR: "Reset their two-step sign-in (authenticator app, recovery "
+                                 "codes and passkeys)",
+                  PASSWORD_LINK: "Email them a link to choose a new password"}
+CANCELLED, DONE, DROPPED = "cancelled", "done", "dropped"  # and PENDING, while it waits
+
+
+class StaffHelp(db.Model):
+    """Support's help with signing in, asked inside an access session and carried out by
+    ``panel cron`` after a cool-down in which the customer can cancel it from the email.
+
+    ``open_key`` is "<account>:<kind>" while the request waits and NULL once it is decided, so
+    a unique index allows one waiting request of each kind per account (as ErasureApproval).
+    """
+
+    __tablename__ = "privacy_staff_help"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), index=True)
+    session_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("privacy_access_session.id", ondelete="SET NULL"))
+    staff_id: Mapped[uuid.UUID] = mapped_column(Uuid)  # no FK: the record outlives staff
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    open_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(200))  # why it was dropped
+
+    @property
+    def what(self) -> str:
+        """In the customer's words ("reset your two-step sign-in ...")."""
+        return HELP_KINDS.get(self.kind, self.kind)
+
+    @property
+    def staff_what(self) -> str:
+        return HELP_FOR_STAFF.get(self.kind, self.kind)

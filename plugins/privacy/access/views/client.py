@@ -18,7 +18,8 @@ from panel.extensions import db
 from panel.tenancy import own_account, parse_id
 from plugins.privacy.access.forms import AccessSettingsForm, CredentialForm
 from plugins.privacy.access.models import AccessSession, SupportCredential
-from plugins.privacy.access.services import credentials
+from plugins.privacy.access.services import act_as, credentials
+from plugins.privacy.access.services import help as staff_help
 from plugins.privacy.access.services import history as change_history
 from plugins.privacy.access.services import sessions as access
 from plugins.privacy.access.services.history import access_trail, provider_trail
@@ -72,8 +73,13 @@ def staff_access() -> Any:
         select(AccessSession).where(AccessSession.account_id == account.id)
         .order_by(AccessSession.requested_at.desc()).limit(100)).scalars().all()
     trail = access_trail(account, [s.id for s in sessions])
+    acting = act_as.acting_staff() is not None  # the cancel link is the customer's alone
+    helps = [(staff_help.sentence(r), None if acting or r.status != "pending"
+              else url_for("privacy_access_link.cancel_help", token=staff_help.token(r)))
+             for r in staff_help.for_account(account.id)]
     return render_template("privacy/access/staff_access.html", form=form, sessions=sessions,
-                           trail=trail, now=utcnow(), provider=provider_trail(account))
+                           trail=trail, now=utcnow(), provider=provider_trail(account),
+                           helps=helps)
 
 
 @bp.route("/access/<session_id>/decide", methods=["POST"])

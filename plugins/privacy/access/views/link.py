@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template, request, url_for
+from flask_login import current_user
 
 from panel import audit
 from panel.audit import AuditEvent
@@ -12,6 +13,7 @@ from panel.auth.models import User
 from panel.extensions import db
 from panel.hooks import host
 from plugins.privacy.access.services import act_as
+from plugins.privacy.access.services import help as staff_help
 from plugins.privacy.access.services import sessions as access
 
 bp = Blueprint("privacy_access_link", __name__, url_prefix="/access",
@@ -40,6 +42,32 @@ def approve_link(token: str) -> Any:
             return render_template("privacy/access/approve_link.html", s=s, staff=staff, error=str(exc)), 409
         return render_template("privacy/access/approve_link.html", s=s, staff=staff, done=True)
     return render_template("privacy/access/approve_link.html", s=s, staff=staff)
+
+
+@bp.route("/help/<token>", methods=["GET", "POST"])
+def cancel_help(token: str) -> Any:
+    """The cancel link in the email about support's sign-in help: GET shows the request and a
+    button (link scanners change nothing), POST (CSRF-protected) cancels it."""
+    try:
+        row = staff_help.from_token(token)
+        if not staff_help.may_cancel(row, current_user):
+            raise staff_help.HelpError("This link is for the customer it was sent to: staff, "
+                                       "resellers and other customers cannot cancel it for "
+                                       "them.", 403)
+    except staff_help.HelpError as exc:
+        title = {403: "Not your link", 410: "Link expired"}.get(exc.status, "Link not valid")
+        return render_template("error.html", code=exc.status, title=title, message=str(exc),
+                               link="Sign in", target=url_for("auth.login")), exc.status
+    page = {"row": row, "staff": staff_help.staff_label(row)}
+    if request.method == "POST":
+        try:
+            staff_help.cancel(row, current_user)
+        except staff_help.HelpError as exc:
+            return render_template("privacy/access/help_link.html", **page,
+                                   error=str(exc)), exc.status
+        return render_template("privacy/access/help_link.html", **page, done=True)
+    return render_template("privacy/access/help_link.html", **page,
+                           settled=staff_help.settled(row))
 
 
 @bp.route("/act-as/stop", methods=["POST"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -15,13 +15,18 @@ from panel.audit import AuditEvent
 from panel.auth.access import role_required
 from panel.auth.models import ADMIN, STAFF
 from panel.extensions import db
+from panel.hooks import hook
 from panel.tenancy import get_or_404, parse_id
-from plugins.privacy.access.forms import AccessRequestForm
+from plugins.privacy.access.forms import AccessRequestForm, StaffHelpForm
 from plugins.privacy.access.models import PENDING, AccessSession, SupportCredential
 from plugins.privacy.access.services import act_as as act_as_service
 from plugins.privacy.access.services import credentials
+from plugins.privacy.access.services import help as staff_help
 from plugins.privacy.access.services import sessions as access
 from plugins.privacy.access.views import attempt
+
+#: The sign-in help buttons on the staff customer page (panel_page_parts "customer").
+PAGE_PARTS = {"customer": ["privacy/access/staff_help_part.html"]}
 
 bp = Blueprint("privacy_staff", __name__, url_prefix="/admin/access",
                template_folder="../templates")
@@ -121,3 +126,34 @@ def act_as(session_id: str) -> Any:
         flash("This access session is not live, or the account has no login.")
         return redirect(url_for(".index"))
     return redirect(url_for("client.dashboard"))
+
+
+@bp.route("/help/<account_id>", methods=["GET", "POST"])
+def sign_in_help(account_id: str) -> Any:
+    """Reset the customer's second factor or have a reset link sent, after a cool-down the
+    customer can cancel; only inside the viewer's live access session (the same check as the
+    customer page: ``panel_account_access``)."""
+    account = get_or_404(current_user, Account, account_id)
+    gate = hook().panel_account_access(viewer=current_user, account=account, purpose="help")
+    if gate is not None:
+        if request.method == "POST":
+            flash("Nothing was asked: sign-in help works only inside your own access session on "
+                  "this account.")
+        return gate
+    form = StaffHelpForm()
+    error, status = None, 200
+    if form.validate_on_submit():
+        try:
+            row = staff_help.ask(current_user, g.privacy_access_session, account, form.kind.data)
+        except staff_help.HelpError as exc:
+            error, status = str(exc), exc.status
+        else:
+            flash(f"Asked: “{row.staff_what}”. The customer has been emailed and can cancel it; "
+                  f"otherwise it takes effect on {row.due_at:%Y-%m-%d %H:%M} UTC.")
+            return redirect(url_for("admin.customer", account_id=account.id))
+    elif request.method == "POST":
+        error, status = "; ".join(e for errs in form.errors.values() for e in errs), 400
+    return render_template("privacy/access/staff_help.html", account=account, form=form,
+                           error=error, requests=staff_help.for_account(account.id),
+                           label=masking.email(account.user.email if account.user else None)
+                           ), status

@@ -50,6 +50,7 @@ LABELS = {
     "account.close": "Account closed", "account.reopen": "Account reopened",
     "session.end": "A signed-in device signed out",
     "passkey.add": "Passkey added", "passkey.remove": "Passkey removed",
+    "mfa.reset": "Two-step sign-in reset by support (after 24 hours to cancel)",
 }
 REASONS = {"wrong_password": "wrong password", "suspended": "account suspended or closed",
            "wrong_code": "wrong two-step code", "not_verified": "passkey not verified",
@@ -67,7 +68,8 @@ FROM_AUDIT = {"password.change": "password.change", "mfa.enrol": "mfa.enrol",
               "account.email_change": "email.change", "account.close": "account.close",
               "account.reopen": "account.reopen",
               "session.end": "session.end", "sessions.revoke": "sessions.revoke",
-              "passkey.add": "passkey.add", "passkey.remove": "passkey.remove"}
+              "passkey.add": "passkey.add", "passkey.remove": "passkey.remove",
+              "mfa.reset": "mfa.reset"}
 
 
 def record(kind: str, user: User | None, *, account_id: Any = None, method: str | None = None,
