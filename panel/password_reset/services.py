@@ -38,6 +38,7 @@ from panel.db_types import utcnow
 from panel.extensions import db
 from panel.mail.outbox import queue
 from panel.password_reset.models import ADMIN, OPERATOR, SELF, SUPPORT, PasswordReset
+from panel.security.services import reset_second_factor
 from panel.urls import external_url
 
 SALT = "password-reset"
@@ -298,7 +299,7 @@ def admin_send(admin: User, user: User, *, second_factor: bool) -> None:
     if not user.active or not user.email:
         raise NotAllowed("This account is suspended; reinstate it first.")
     if second_factor:
-        _clear_second_factor(user, admin)
+        reset_second_factor(user, admin, f"{user.role} {user.label}: two-step sign-in reset")
     _send(PasswordReset(id=uuid.uuid4(), requested_by=ADMIN), user, by=admin)
     audit.record(AuditEvent("password.reset_link", actor=admin, account_id=user.account_id,
                             object=f"{user.role} {user.label}: reset link emailed"))
@@ -311,7 +312,7 @@ def operator_link(user: User, *, second_factor: bool) -> str:
     if not user.active:
         raise NotAllowed("This account is suspended or closed; reinstate it first.")
     if second_factor:
-        _clear_second_factor(user, None)
+        reset_second_factor(user, None, f"{user.role} {user.label}: two-step sign-in reset")
     link = _issue(PasswordReset(id=uuid.uuid4(), requested_by=OPERATOR), user)
     audit.record(AuditEvent("password.reset_link", account_id=user.account_id,
                             object=f"{user.role} {user.id}: reset link printed by an operator"))
@@ -338,11 +339,3 @@ def support_send(user: User, asked_by: str, when: str) -> None:
           who=f"{asked_by} asked {when} to send you this link")
     audit.record(AuditEvent("password.reset_link", actor=None, account_id=user.account_id,
                             object="reset link emailed, as support asked"))
-
-
-def _clear_second_factor(user: User, actor: User | None) -> None:
-    user.totp_secret, user.recovery_hashes = None, None  # the used step stays used
-    sign_out_everywhere(user)
-    audit.record(AuditEvent("mfa.reset", actor=actor, account_id=user.account_id,
-                            object=f"{user.role} {user.label}: two-step sign-in turned off",
-                            fields=["totp_secret", "recovery_codes"]))
