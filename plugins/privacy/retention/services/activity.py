@@ -14,7 +14,6 @@ and no country notice is sent.
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +31,7 @@ from panel.db_types import utcnow
 from panel.extensions import db
 from panel.mail.outbox import queue
 from panel.sessions import services as sessions
+from panel.sessions.services import browser_family
 from plugins.privacy.processing.services import stream
 from plugins.privacy.retention.models import ActivityEvent, KnownDevice, SigninEvent
 from plugins.privacy.retention.services.signins import fill_from_request
@@ -159,22 +159,6 @@ def erase(account: Account) -> None:
 
 
 # --- new browser or country -------------------------------------------------------------------
-
-_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"),
-             ("Chromium/", "Chromium"), ("Chrome/", "Chrome"), ("Safari/", "Safari"),
-             ("curl/", "curl"))
-_SYSTEMS = (("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iOS"), ("Windows", "Windows"),
-            ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"), ("Linux", "Linux"))
-_HEADLESS = re.compile(r"HeadlessChrome/")
-
-
-def browser_family(user_agent: str | None) -> str:
-    """"Firefox on Linux": the browser and system, never the version (updates are not new)."""
-    ua = user_agent or ""
-    name = "Chrome" if _HEADLESS.search(ua) else next(
-        (label for token, label in _BROWSERS if token in ua), "Unknown browser")
-    system = next((label for token, label in _SYSTEMS if token in ua), "")
-    return f"{name} on {system}" if system else name
 
 
 @lru_cache(maxsize=2)
