@@ -17,9 +17,7 @@ Run with ``python -m bench --only audit [--quick]``.
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import random
-import re
 import statistics
 import time
 import uuid
@@ -33,7 +31,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from bench.common import Figure, fmt_time, no_gc, ratio_figure, scratch_panel, timed
+from bench.common import (
+    Figure,
+    IsolatedClient,
+    fmt_time,
+    no_gc,
+    post_form,
+    ratio_figure,
+    scratch_panel,
+    timed,
+)
 from panel.accounts.services import create_subscriber
 from panel.auth.models import STAFF, User
 from panel.auth.passwords import hash_password
@@ -46,25 +53,9 @@ from plugins.privacy.access.services import sessions as access
 from plugins.privacy.access.services import trail
 
 PASSWORD = "bench horse battery staple"
-CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
 
 
 # ------------------------------------------------------------------ 1. a staff page view
-
-
-class IsolatedClient(FlaskClient):
-    """Each request in its own app context (its own ``g`` and database session), as in
-    production; Flask would otherwise reuse the bench's app context for every request."""
-
-    def open(self, *args: Any, **kwargs: Any) -> Any:
-        return contextvars.Context().run(super().open, *args, **kwargs)
-
-
-def _post_form(client: FlaskClient, url: str, data: dict[str, str]) -> Any:
-    page = client.get(url).get_data(as_text=True)
-    match = CSRF_RE.search(page)
-    assert match, f"no CSRF token on {url}"
-    return client.post(url, data={"csrf_token": match.group(1) or match.group(2), **data})
 
 
 def _seed_customer() -> Any:
@@ -114,9 +105,9 @@ def _staff_client(app: Flask) -> tuple[FlaskClient, str]:
 
     app.test_client_class = IsolatedClient
     client = app.test_client()
-    response = _post_form(client, "/login", {"email": "grace@panel.test", "password": PASSWORD})
+    response = post_form(client, "/login", {"email": "grace@panel.test", "password": PASSWORD})
     assert response.headers.get("Location", "").endswith("/login/verify"), response.status
-    response = _post_form(client, "/login/verify", {"code": pyotp.TOTP(secret).now()})
+    response = post_form(client, "/login/verify", {"code": pyotp.TOTP(secret).now()})
     assert response.status_code == 302, response.get_data(as_text=True)
     page = client.get(url)
     assert page.status_code == 200 and "Henrietta" in page.get_data(as_text=True), page.status

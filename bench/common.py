@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import gc
+import re
 import secrets
 import tempfile
 import time
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask.testing import FlaskClient
 
 
 @dataclass
@@ -103,3 +106,24 @@ def scratch_panel(**config: Any) -> Iterator[Flask]:
             finally:
                 db.session.remove()
                 db.engine.dispose()
+
+
+# --- requests as a browser sends them -----------------------------------------------------
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+
+
+class IsolatedClient(FlaskClient):
+    """Each request in its own app context (its own ``g`` and database session), as in
+    production; Flask would otherwise reuse the bench's app context for every request."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+def post_form(client: FlaskClient, url: str, data: dict[str, str]) -> Any:
+    """GET the page for its CSRF token, then POST the form with it."""
+    page = client.get(url).get_data(as_text=True)
+    match = CSRF_RE.search(page)
+    assert match, f"no CSRF token on {url}"
+    return client.post(url, data={"csrf_token": match.group(1) or match.group(2), **data})

@@ -11,38 +11,20 @@ Run with ``python -m bench --only security [--quick]``.
 
 from __future__ import annotations
 
-import contextvars
-import re
 import statistics
 import time
 from typing import Any
 
 import pyotp
-from flask.testing import FlaskClient
 from sqlalchemy import update
 
-from bench.common import Figure, fmt_time, no_gc, ratio_figure, scratch_panel
+from bench.common import Figure, IsolatedClient, fmt_time, no_gc, post_form, ratio_figure, scratch_panel
 from panel.accounts.services import create_subscriber
 from panel.auth.models import User
 from panel.auth.passwords import hash_password
 from panel.extensions import db
 
 PASSWORD = "bench horse battery staple"
-CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
-
-
-class IsolatedClient(FlaskClient):
-    """Each request in its own app context, as in production."""
-
-    def open(self, *args: Any, **kwargs: Any) -> Any:
-        return contextvars.Context().run(super().open, *args, **kwargs)
-
-
-def _post_form(client: FlaskClient, url: str, data: dict[str, str]) -> Any:
-    page = client.get(url).get_data(as_text=True)
-    match = CSRF_RE.search(page)
-    assert match, f"no CSRF token on {url}"
-    return client.post(url, data={"csrf_token": match.group(1) or match.group(2), **data})
 
 
 def _seed() -> tuple[str, str, str]:
@@ -68,14 +50,14 @@ def sign_in_cost(quick: bool) -> Figure:
 
         def password_alone() -> None:
             browser = app.test_client()
-            response = _post_form(browser, "/login", {"email": plain_email, "password": PASSWORD})
+            response = post_form(browser, "/login", {"email": plain_email, "password": PASSWORD})
             assert response.headers.get("Location", "").endswith("/client/"), response.status
 
         def with_code(code: str) -> None:
             browser = app.test_client()
-            response = _post_form(browser, "/login", {"email": two_email, "password": PASSWORD})
+            response = post_form(browser, "/login", {"email": two_email, "password": PASSWORD})
             assert response.headers.get("Location", "").endswith("/login/verify"), response.status
-            response = _post_form(browser, "/login/verify", {"code": code})
+            response = post_form(browser, "/login/verify", {"code": code})
             assert response.headers.get("Location", "").endswith("/client/"), response.status
 
         def fresh_code() -> str:

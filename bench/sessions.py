@@ -17,8 +17,8 @@ import statistics
 import time
 from collections.abc import Callable, Iterator
 
-from bench.audit import PASSWORD, IsolatedClient, _post_form
-from bench.common import Figure, fmt_time, no_gc, ratio_figure, scratch_panel
+from bench.audit import PASSWORD
+from bench.common import Figure, IsolatedClient, fmt_time, no_gc, post_form, ratio_figure, scratch_panel
 from panel.accounts.services import create_subscriber
 from panel.auth.access import load_session_user, load_user
 from panel.auth.passwords import hash_password
@@ -57,7 +57,7 @@ def request_lookup(quick: bool) -> Figure:
         db.session.close()
         app.test_client_class = IsolatedClient
         client = app.test_client()
-        response = _post_form(client, "/login", {"email": "ada@example.com", "password": PASSWORD})
+        response = post_form(client, "/login", {"email": "ada@example.com", "password": PASSWORD})
         assert response.status_code == 302, response.get_data(as_text=True)
 
         def browse() -> None:
