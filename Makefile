@@ -23,11 +23,14 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
-# Debian packages the tests and benchmarks drive for real (browser, whois client, load generator).
+# Debian packages the tests and benchmarks drive for real (browser, whois client, load generator,
+# the proxy and Redis of deploy/, systemd-analyze for its units).
 deps-system:
 	@missing=""; \
-	for p in chromium whois wrk sqlite3; do command -v $$p >/dev/null || missing="$$missing $$p"; done; \
+	for p in chromium whois wrk sqlite3 redis-server; do command -v $$p >/dev/null || missing="$$missing $$p"; done; \
 	[ -x /usr/lib/postgresql/15/bin/initdb ] || missing="$$missing postgresql"; \
+	[ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
+	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(APT) update -qq && DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq $$missing; \
@@ -38,8 +41,8 @@ run: setup
 	PANEL_INSTANCE_PATH=$(INSTANCE) $(VENV)/bin/panel db upgrade
 	PANEL_INSTANCE_PATH=$(INSTANCE) PANEL_BASE_URL=$(PANEL_BASE_URL) $(VENV)/bin/panel demo
 	@echo "Serving on http://$(LINK_HOST):$(PORT) (Ctrl-C to stop)"
-	PANEL_INSTANCE_PATH=$(INSTANCE) PANEL_BASE_URL=$(PANEL_BASE_URL) $(VENV)/bin/gunicorn --workers 2 --bind $(HOST):$(PORT) \
-	  --limit-request-line 8190 --access-logfile - 'panel.wsgi:app'
+	PANEL_INSTANCE_PATH=$(INSTANCE) PANEL_BASE_URL=$(PANEL_BASE_URL) $(VENV)/bin/gunicorn -c deploy/gunicorn.conf.py \
+	  --bind $(HOST):$(PORT) --limit-request-line 8190 --access-logfile - 'panel.wsgi:app'
 
 # ruff, then the import layers (pyproject.toml, [tool.importlinter]): a broken contract fails here.
 lint: setup
