@@ -31,6 +31,7 @@ from panel.extensions import csrf, db, limiter, login_manager
 from panel.navigation_menu import banners, menu, page_parts
 from panel.plugins import PluginHost
 from panel.proxies import TrustedProxyFix
+from panel.public import PROBES
 from panel.ready import NotReady, ensure_ready
 from panel.sessions import services as sessions
 from panel.urls import retry_target
@@ -174,6 +175,8 @@ def _install_request_hooks(app: Flask) -> None:
     @app.before_request
     def _ready_and_gated() -> Any:
         g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
+        if request.endpoint in PROBES:  # /healthz, /readyz: answered whatever the database says
+            return None
         try:
             ensure_ready()
         except NotReady as exc:

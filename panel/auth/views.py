@@ -29,7 +29,7 @@ bp = Blueprint("auth", __name__)
 
 PENDING_SECRET = "totp_pending_secret"
 ENROL_ALLOWED = frozenset({"auth.totp_setup", "auth.logout", "auth.login", "static",
-                           "public.healthz"})
+                           "public.healthz", "public.readyz"})
 
 WRONG = "The email address or password is not right."
 

@@ -50,7 +50,8 @@ admin_bp = Blueprint("privacy_policy_admin", __name__, url_prefix="/admin/privac
 
 #: Pages a subscriber may open before accepting: the policy itself, leaving, and asking for
 #: their data to be erased instead.
-GATE_OPEN = frozenset({"static", "auth.logout", "public.healthz", "privacy_policy_client.accept"})
+GATE_OPEN = frozenset({"static", "auth.logout", "public.healthz", "public.readyz",
+                       "privacy_policy_client.accept"})
 GATE_OPEN_BLUEPRINTS = frozenset({"privacy_policy", "privacy_requests"})
 
 
