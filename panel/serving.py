@@ -25,7 +25,7 @@ import time
 from functools import partial
 from typing import Any
 
-from gunicorn.workers.gthread import TConn, ThreadWorker
+from gunicorn.workers.gthread import STOP_KEEPALIVE_LINGER, TConn, ThreadWorker
 
 #: The default for PANEL_CLIENT_TIMEOUT: seconds a client has to send a whole request.
 CLIENT_TIMEOUT = 30.0
@@ -189,6 +189,15 @@ class GuardedThreadWorker(ThreadWorker):
             return
         conn.data_ready = True
         self.enqueue_req(conn)
+
+    def murder_pending(self) -> None:
+        """While stopping, a request still arriving gets as long as a kept-alive connection
+        does (2 s), not the whole client timeout: a restart does not wait on slow clients."""
+        if not self.alive:
+            linger = time.monotonic() + STOP_KEEPALIVE_LINGER
+            for conn in self.pending_conns:
+                conn.timeout = min(conn.timeout, linger)
+        super().murder_pending()
 
     def handle(self, conn: TConn) -> Any:
         head = getattr(conn, "head", None)
