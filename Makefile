@@ -39,7 +39,7 @@ run: setup
 	PANEL_INSTANCE_PATH=$(INSTANCE) PANEL_BASE_URL=$(PANEL_BASE_URL) $(VENV)/bin/panel demo
 	@echo "Serving on http://$(LINK_HOST):$(PORT) (Ctrl-C to stop)"
 	PANEL_INSTANCE_PATH=$(INSTANCE) PANEL_BASE_URL=$(PANEL_BASE_URL) $(VENV)/bin/gunicorn --workers 2 --bind $(HOST):$(PORT) \
-	  --limit-request-line 8190 --access-logfile - 'panel.wsgi:app'
+	  --limit-request-line 8190 --config python:panel.gunicorn_conf 'panel.wsgi:app'
 
 # ruff, then the import layers (pyproject.toml, [tool.importlinter]): a broken contract fails here.
 lint: setup
