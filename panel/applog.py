@@ -31,8 +31,7 @@ _SCRUB = re.compile("|".join((
     r"(?P<ipv4>\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b)",
     r"(?P<ipv6>(?<![\w:])[0-9a-fA-F]{0,4}(?::[0-9a-fA-F]{0,4}){2,7}(?![\w:]))",
     r"(?P<phone>\+\d[\d ().-]{5,}\d)",
-    # 20+ letters, digits, - and _ with a digit in them: session ids, link tokens, codes, hashes
-    r"(?P<token>\b(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[\w-]{20,})",
+    r"(?P<token>(?<![\w-])[\w-]{20,})",  # session ids, link tokens, hashes: see _opaque
     r"(?P<digits>\b\d{6,8}\b)",  # one-time codes
 )))
 
@@ -61,7 +60,19 @@ def _replace(match: re.Match[str]) -> str:
         return text if ip.is_loopback or ip.is_unspecified else network(text)  # never a person
     if kind == "digits" and len(text) == 8 and text.startswith(("19", "20")):
         return text  # a date written 20261130
+    if kind == "token" and not _opaque(text):
+        return text
     return f"[{kind}]"
+
+
+def _opaque(word: str) -> bool:
+    """A long word that reads as random (a token, a hash), not as a name in code: it has a
+    digit, or its case changes often, and it is not a snake_case identifier."""
+    if "_" in word and word == word.lower() and any(c.isalpha() for c in word.replace("_", "")) \
+            and not re.fullmatch(r"[0-9a-f_-]+", word):
+        return False  # some_function_name_2
+    humps = sum(1 for a, b in zip(word, word[1:], strict=False) if a.islower() and b.isupper())
+    return any(c.isdigit() for c in word) or humps >= 4
 
 
 def scrub(text: str) -> str:
