@@ -106,13 +106,8 @@ def test_the_signed_in_role_is_on_its_requests(client, login_as, capsys):
 
 
 def _filled(rule: Rule) -> str:
-    """The rule's URL with every variable filled with something personal-looking."""
-    values = {arg: f"{MARK}" if "path" not in str(rule._converters.get(arg, "")) else MARK
-              for arg in rule.arguments}
-    url = rule.rule
-    for arg in rule.arguments:
-        url = re.sub(rf"<(?:[^:<>]+:)?{arg}>", values[arg], url)
-    return url
+    """The rule's URL with every variable holding an email address."""
+    return re.sub(r"<[^<>]+>", MARK, rule.rule)
 
 
 @pytest.mark.parametrize("role", [None, "admin", "subscriber"])
@@ -120,6 +115,7 @@ def test_no_route_logs_the_url_its_query_or_the_full_address(app: Flask, client,
                                                              capsys, role):
     """Every route, its variables and query holding an email and a phone, from a full IPv4
     address: the log has the rule, the /24 and nothing else of what was sent."""
+    client.environ_base["REMOTE_ADDR"] = CLIENT  # the session is bound to its network
     if role:
         login_as(role)
     capsys.readouterr()
@@ -127,8 +123,7 @@ def test_no_route_logs_the_url_its_query_or_the_full_address(app: Flask, client,
     for rule in app.url_map.iter_rules():
         if "GET" not in (rule.methods or ()):
             continue
-        client.get(f"{_filled(rule)}?email={MARK}&phone={PHONE}&token=IjBiNmMyZDFlLTExMTEt",
-                   environ_base={"REMOTE_ADDR": CLIENT})
+        client.get(f"{_filled(rule)}?email={MARK}&phone={PHONE}&token=IjBiNmMyZDFlLTExMTEt")
         seen += 1
     out = capsys.readouterr().err
     for secret in (MARK, "ada.secret", PHONE, "IjBiNmMyZDFlLTExMTEt", CLIENT, "?", "email="):
