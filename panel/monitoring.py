@@ -53,6 +53,12 @@ def allowed() -> bool:
 def scrape() -> Any:
     if not allowed():
         abort(404)
+    if "gunicorn" in request.environ.get("SERVER_SOFTWARE", "") and not metrics.multiprocess() \
+            and not current_app.extensions.get("panel.metrics_warned"):
+        current_app.extensions["panel.metrics_warned"] = True
+        current_app.logger.warning("PROMETHEUS_MULTIPROC_DIR is not set: /metrics shows only the "
+                                   "counts of the worker that answers. Serve with gunicorn "
+                                   "-c python:panel.gunicorn_conf (see the README).")
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
     body = generate_latest(_Scrape(metrics.counters()))  # type: ignore[arg-type]

@@ -156,3 +156,13 @@ def test_jobs_last_run_and_result(app: Flask, client):
     assert value(samples, "panel_job_last_run_ok", job="test.broken") == 0
     assert abs(value(samples, "panel_job_last_finished_timestamp_seconds", job="test.fine")
                - utcnow().timestamp()) < 60
+
+
+def test_under_gunicorn_without_the_shared_folder_the_operator_is_told_once(client, caplog,
+                                                                           monkeypatch):
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    for _ in range(3):
+        client.get("/metrics", environ_base={"SERVER_SOFTWARE": "gunicorn/27.0.1"})
+    warned = [r for r in caplog.records if "PROMETHEUS_MULTIPROC_DIR" in r.getMessage()]
+    assert len(warned) == 1
+    assert "panel.gunicorn_conf" in warned[0].getMessage()
