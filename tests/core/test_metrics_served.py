@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -147,9 +146,21 @@ def test_without_a_folder_gunicorn_makes_one_and_removes_it(database_url, tmp_pa
 
 
 def test_make_run_serves_with_the_panels_gunicorn_settings():
-    options = " ".join(make_run_gunicorn_options())
-    assert re.search(r"(-c|--config) python:panel\.gunicorn_conf", options)
+    """Whatever config file `make run` gives gunicorn, it carries the panel's metrics hooks,
+    its JSON log settings and no access log."""
+    import importlib
+    import runpy
+
+    from panel import applog, metrics
+
+    options = make_run_gunicorn_options()
     assert "--access-logfile" not in options and "--access-log-format" not in options
-    from panel import gunicorn_conf
-    assert gunicorn_conf.accesslog is None
-    assert {"on_starting", "child_exit", "on_exit"} <= set(vars(gunicorn_conf))
+    [config] = [options[i + 1] for i, o in enumerate(options[:-1]) if o in ("-c", "--config")]
+    if config.startswith("python:"):
+        settings = vars(importlib.import_module(config.removeprefix("python:")))
+    else:
+        settings = runpy.run_path(str(ROOT / config))
+    assert settings.get("accesslog") is None
+    assert settings["logconfig_dict"] is applog.GUNICORN_LOGCONFIG
+    for hook in ("on_starting", "child_exit", "on_exit"):
+        assert settings[hook] is getattr(metrics, hook), hook
