@@ -42,7 +42,7 @@ run: setup
 	PANEL_INSTANCE_PATH=$(INSTANCE) PANEL_BASE_URL=$(PANEL_BASE_URL) $(VENV)/bin/panel demo
 	@echo "Serving on http://$(LINK_HOST):$(PORT) (Ctrl-C to stop)"
 	PANEL_INSTANCE_PATH=$(INSTANCE) PANEL_BASE_URL=$(PANEL_BASE_URL) $(VENV)/bin/gunicorn -c deploy/gunicorn.conf.py \
-	  --bind $(HOST):$(PORT) --limit-request-line 8190 --access-logfile - 'panel.wsgi:app'
+	  --bind $(HOST):$(PORT) --limit-request-line 8190 'panel.wsgi:app'
 
 # ruff, then the import layers (pyproject.toml, [tool.importlinter]): a broken contract fails here.
 lint: setup

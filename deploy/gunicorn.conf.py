@@ -9,6 +9,10 @@ follow PANEL_WORKERS (default 2) and PANEL_THREADS (default 8).
 
 import os
 
+# Metrics summed over the workers (PROMETHEUS_MULTIPROC_DIR), JSON logs, and no access log,
+# whose URLs would carry tokens: gunicorn's hooks and log settings from the panel.
+from panel.gunicorn_conf import *  # noqa: F403
+
 wsgi_app = "panel.wsgi:app"
 bind = os.environ.get("PANEL_BIND", "127.0.0.1:5000")
 worker_class = "panel.serving.GuardedThreadWorker"
@@ -27,6 +31,6 @@ forwarded_allow_ips = os.environ.get("PANEL_FORWARDED_ALLOW_IPS", "127.0.0.1,::1
 # gunicorn 23+'s control socket lives in $HOME, which two servers on one machine (or a
 # service user without a home) cannot share; the panel does not use it.
 control_socket_disable = True
-# Errors to stderr (the journal under systemd); request lines come from the app itself.
+# Errors to stderr (the journal under systemd), as JSON; request lines come from the app itself.
 errorlog = "-"
 loglevel = "info"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -19,11 +20,12 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import configure_mappers
 from werkzeug.exceptions import HTTPException
 
-from panel import config as config_mod
 from panel import (
+    applog,
     models,  # noqa: F401 - every core table: metadata and the sealed fields rotation finds
     paths,
 )
+from panel import config as config_mod
 from panel.bodies import LimitedRequest
 from panel.crypto.errors import SealedValueError
 from panel.crypto.keyring import KeyringHolder
@@ -55,6 +57,8 @@ def create_app(config: dict[str, Any] | None = None, *, check_database: bool = F
     _warn_if_one_click_needs_https(app)
     _favicon(app)
 
+    # A failed statement's error names its SQL, never its values (emails, names) in the log.
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {}).setdefault("hide_parameters", True)
     db.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
@@ -71,7 +75,9 @@ def create_app(config: dict[str, Any] | None = None, *, check_database: bool = F
     app.extensions["panel.plugins"] = host
     configure_mappers()  # every model is imported now: a mapping mistake fails here, at start-up
     # Our request hooks first: readiness is checked, and the raw form read, before CSRF, the
-    # limiter or any blueprint's hooks touch the request.
+    # limiter or any blueprint's hooks touch the request. The request's log line and metrics
+    # before them all, so its clock starts first and it sees the final status.
+    applog.install(app)
     _install_request_hooks(app)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -174,7 +180,8 @@ def _undecodable_fields() -> set[str]:
 def _install_request_hooks(app: Flask) -> None:
     @app.before_request
     def _ready_and_gated() -> Any:
-        g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
+        sent = request.headers.get("X-Request-Id", "")  # a proxy's id, if it is only an id
+        g.request_id = sent if REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
         if request.endpoint in PROBES:  # /healthz, /readyz: answered whatever the database says
             return None
         try:
@@ -222,6 +229,9 @@ def _install_request_hooks(app: Flask) -> None:
     def _layout() -> dict[str, Any]:
         return {"nav": menu(), "banners": banners(), "page_parts": page_parts}
 
+
+#: An X-Request-Id from a proxy is kept only if it is plainly an id: it goes into the log.
+REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 UNAVAILABLE = "The service is unavailable at the moment. Please try again later."
 

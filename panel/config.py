@@ -74,6 +74,10 @@ DEFAULTS: dict[str, Any] = {
     # Reverse proxies whose X-Forwarded-For / -Proto are believed (addresses or networks, e.g.
     # "127.0.0.1,10.0.0.0/8"). Empty: the client's address is the connection's, always.
     "TRUSTED_PROXIES": [],
+    # Who may read /metrics (issue 17): these addresses or networks (default: this machine), or
+    # anyone sending "Authorization: Bearer <METRICS_TOKEN>". Everyone else gets a 404.
+    "METRICS_ALLOW": ["127.0.0.0/8", "::1"],
+    "METRICS_TOKEN": None,
 }
 
 RETENTION_SETTINGS = tuple(k for k in DEFAULTS if k.startswith("RETENTION_"))
@@ -84,7 +88,7 @@ ENV_NAMES = (
     "PLUGINS", "MAIL_FROM", "RATELIMIT_STORAGE_URI", "DEBUG", "GEOIP_DATABASE",
     "PUBLIC_HOLIDAYS", "EMAIL_CONSENT_MODE", "DKIM_KEY", "DKIM_SELECTOR", "DKIM_DOMAIN",
     "PRIVACY_WHOIS_DEFAULT", "PRIVACY_COMPLAINT_DAYS", "WHOIS_REGISTRAR_NAME", "POLICY_NOTICE_DAYS",
-    "TRUSTED_PROXIES",
+    "TRUSTED_PROXIES", "METRICS_ALLOW", "METRICS_TOKEN",
     *RETENTION_SETTINGS,
 )
 
@@ -146,6 +150,9 @@ def check(config: dict[str, Any]) -> None:
     config["PUBLIC_HOLIDAYS"] = iso_dates(config, "PUBLIC_HOLIDAYS")
     config["POLICY_NOTICE_DAYS"] = positive_int(config, "POLICY_NOTICE_DAYS", 365)
     config["TRUSTED_PROXIES"] = networks(config, "TRUSTED_PROXIES")
+    config["METRICS_ALLOW"] = networks(config, "METRICS_ALLOW")
+    if config.get("METRICS_TOKEN") and len(str(config["METRICS_TOKEN"])) < 16:
+        raise ConfigError("METRICS_TOKEN is too short: use at least 32 random characters")
 
 
 def networks(config: dict[str, Any], name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from flask import Blueprint
 
-from panel import paths
+from panel import metrics, paths
 from panel.admin.views import bp as admin
 from panel.auth.views import bp as auth
 from panel.billing import cancellation
@@ -19,6 +19,7 @@ from panel.jobs import Job
 from panel.keys.cli import reencrypt_job
 from panel.mail.outbox import deliver_due
 from panel.mail.views import bp as mail
+from panel.monitoring import bp as monitoring
 from panel.navigation import NavItem
 from panel.passkeys import services as passkeys_services
 from panel.passkeys.views import bp as passkeys
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
 @hookimpl
 def panel_blueprints() -> list[Blueprint]:
     return [public, auth, client, reseller, admin, mail, branding_bp, invite_bp, security,
-            password_reset, password_reset_admin, sessions, passkeys]
+            password_reset, password_reset_admin, sessions, passkeys, monitoring]
 
 
 @hookimpl
@@ -64,6 +65,12 @@ def panel_jobs() -> list[Job]:
             Job("crypto.reencrypt", timedelta(minutes=5), reencrypt_job),
             Job("billing.cancellations", timedelta(hours=1), cancellation.run_job),
             Job("sessions.purge", timedelta(hours=1), purge_idle)]
+
+
+@hookimpl
+def panel_login_failed(user: User | None, method: str, reason: str) -> None:
+    """Counted for /metrics: a rise is an attack or a broken sign-in page."""
+    metrics.signin_failed(method, reason)
 
 
 @hookimpl

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from panel.domains.models import Domain
     from panel.jobs import Job
     from panel.mail.models import OutboxMessage
+    from panel.metrics import Reading
     from panel.navigation import Banner, NavItem
 
 PROJECT = "panel"
@@ -61,6 +62,13 @@ def panel_migration_dirs() -> list[str]:
 @hookspec
 def panel_jobs() -> list[Job]:
     """Jobs for `panel cron`, each with how often it is due (WHMCS's DailyCronJob and more)."""
+
+
+@hookspec
+def panel_metrics() -> list[Reading]:
+    """Gauges for `/metrics`, read from the database at scrape time (a queue's length, how
+    overdue its oldest item is, when a job last succeeded). Names start ``panel_``; labels
+    take a few fixed values, never an id or anything about a person."""
 
 
 @hookspec

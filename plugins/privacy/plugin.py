@@ -28,6 +28,7 @@ from plugins.privacy.access.views import link as access_link
 from plugins.privacy.access.views import staff as access_staff
 from plugins.privacy.center.services import erasure, export
 from plugins.privacy.center.services import records as _center_records  # noqa: F401 - registers
+from plugins.privacy.center.services import requests as center_requests_service
 from plugins.privacy.center.views import data as center_data
 from plugins.privacy.center.views import policy as center_policy
 from plugins.privacy.center.views import requests as center_requests
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
     from panel.audit import AuditEvent
     from panel.auth.models import User
     from panel.mail.models import OutboxMessage
+    from panel.metrics import Reading
 
 HERE = Path(__file__).resolve().parent
 
@@ -148,6 +150,13 @@ def panel_jobs() -> list[Job]:
             Job("privacy.complaint_deadlines", timedelta(minutes=15), disclosure.expire_due),
             # support's sign-in help, once the customer's 24 hours to cancel it are over
             Job("privacy.staff_help", timedelta(minutes=1), staff_help.apply_due)]
+
+
+@hookimpl
+def panel_metrics() -> list[Reading]:
+    """Data requests coming due and overdue, the trail's last verification, the last purge."""
+    return [*center_requests_service.due_readings(), *reseller_requests.due_readings(),
+            *trail.verify_readings(), *schedule.run_readings()]
 
 
 @hookimpl

@@ -24,6 +24,8 @@ from panel.auth.models import ADMIN, RESELLER, STAFF
 from panel.crypto import current_keyring
 from panel.db_types import utcnow
 from panel.extensions import db
+from panel.jobs_models import JobRun
+from panel.metrics import Reading
 from plugins.privacy.access.models import GENESIS, AuditEntry, AuditHead
 
 VERIFY_BATCH = 5000
@@ -153,3 +155,16 @@ def verify_job() -> str:
     """`panel cron`, daily: does the chain still verify? The result shows on the admin page."""
     verdict = verify()
     return ("OK: " if verdict.ok else "FAILED: ") + verdict.message
+
+
+def verify_readings() -> list[Reading]:
+    """For /metrics: how long ago the daily verification finished (+Inf: never), and its
+    verdict (1: the chain verified; 0: broken, or never checked)."""
+    last = db.session.get(JobRun, VERIFY_JOB)
+    done = last.last_finished_at if last else None
+    age = (utcnow() - done).total_seconds() if done else float("inf")
+    ok = 1.0 if done and (last.last_result or "").startswith("OK") else 0.0  # type: ignore[union-attr]
+    return [Reading("panel_audit_verify_age_seconds", "Seconds since the audit trail was last "
+                    "verified (+Inf: never).", max(0.0, age)),
+            Reading("panel_audit_verify_ok", "1 when the last verification found the audit "
+                    "trail intact, 0 when it found it broken or never ran.", ok)]

@@ -9,8 +9,9 @@ from __future__ import annotations
 import base64
 import calendar
 from datetime import date, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from panel import audit
 from panel.accounts.erasure import ErasureRefused, blockers, erase
@@ -20,6 +21,7 @@ from panel.auth.models import User
 from panel.db_types import today, utcnow
 from panel.extensions import db
 from panel.mail.outbox import queue
+from panel.metrics import Reading
 from panel.reseller.branding import mail_branding
 from panel.urls import external_url
 from plugins.privacy.center.models import (
@@ -261,3 +263,21 @@ def house_queue() -> list[DataRequest]:
 def urgency(r: DataRequest, on: date | None = None) -> str:
     days = (r.due_on - (on or today())).days
     return "overdue" if days < 0 else "due-soon" if days <= 7 else ""
+
+
+def due_readings() -> list[Reading]:
+    """For /metrics: open requests due within 7 days, and overdue ones (P07's one month)."""
+    return _due_readings(DataRequest, DataRequest.status.in_(OPEN), "requests")
+
+
+def _due_readings(model: Any, is_open: Any, queue_name: str) -> list[Reading]:
+    day = today()
+    soon = db.session.execute(select(func.count()).select_from(model).where(
+        is_open, model.due_on >= day, model.due_on <= day + timedelta(days=7))).scalar_one()
+    late = db.session.execute(select(func.count()).select_from(model).where(
+        is_open, model.due_on < day)).scalar_one()
+    labels = {"queue": queue_name}
+    return [Reading("panel_data_requests_due_within_7_days", "Open data requests due within "
+                    "the next 7 days.", soon, labels),
+            Reading("panel_data_requests_overdue", "Open data requests past their due date.",
+                    late, labels)]

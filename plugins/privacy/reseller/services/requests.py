@@ -10,6 +10,7 @@ reminded by `panel cron` five and one business days before it is due.
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from flask import abort
@@ -23,6 +24,7 @@ from panel.auth.models import ADMIN, RESELLER, User
 from panel.db_types import today, utcnow
 from panel.extensions import db
 from panel.mail.outbox import queue as queue_mail
+from panel.metrics import Reading
 from panel.reseller.customers import reseller_active
 from panel.tenancy import get_or_404, parse_id, scoped
 from panel.urls import external_url
@@ -314,3 +316,19 @@ def suspended_reseller_reason(category: str) -> str | None:
     if reseller_active(category[len(prefix):]):
         return None
     return "the reseller's account is suspended: its own marketing stops"
+
+
+def due_readings() -> list[Reading]:
+    """For /metrics: open removal requests due within 7 days, and overdue ones (P26)."""
+    day = today()
+    is_open = RemovalRequest.status == OPEN
+    soon = db.session.execute(select(func.count()).select_from(RemovalRequest).where(
+        is_open, RemovalRequest.due_on >= day, RemovalRequest.due_on <= day + timedelta(days=7))
+    ).scalar_one()
+    late = db.session.execute(select(func.count()).select_from(RemovalRequest).where(
+        is_open, RemovalRequest.due_on < day)).scalar_one()
+    labels = {"queue": "removals"}
+    return [Reading("panel_data_requests_due_within_7_days", "Open data requests due within "
+                    "the next 7 days.", soon, labels),
+            Reading("panel_data_requests_overdue", "Open data requests past their due date.",
+                    late, labels)]

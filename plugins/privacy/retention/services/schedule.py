@@ -27,6 +27,7 @@ from panel.billing.models import Invoice
 from panel.db_types import utcnow
 from panel.domains.models import Domain
 from panel.extensions import db
+from panel.metrics import Reading
 from plugins.privacy.access.models import AuditEntry, SupportCredential
 from plugins.privacy.center.models import (
     FAILED,
@@ -512,3 +513,14 @@ def release_hold(hold: LegalHold, actor: User, reason: str) -> None:
     audit.record(AuditEvent("retention.release", actor=actor, account_id=hold.account_id,
                             object="legal hold released", fields=["reason"]))
 
+
+
+def run_readings() -> list[Reading]:
+    """For /metrics: when the retention schedule last ran to its end (P22)."""
+    last = db.session.execute(select(func.max(PurgeRun.finished_at))).scalar()
+    return [Reading("panel_retention_last_run_timestamp_seconds", "When the retention "
+                    "schedule last finished a run (Unix time; 0: never).",
+                    last.timestamp() if last else 0.0),
+            Reading("panel_retention_last_run_age_seconds", "Seconds since the retention "
+                    "schedule last finished a run (+Inf: never).",
+                    max(0.0, (utcnow() - last).total_seconds()) if last else float("inf"))]
