@@ -26,7 +26,10 @@ DEFAULTS: dict[str, Any] = {
     "BASE_URL": "http://127.0.0.1:5000",
     "PLUGINS": "privacy",
     "MAIL_FROM": "Hosting Panel <no-reply@panel.test>",
-    "RATELIMIT_STORAGE_URI": "memory://",
+    # Where every rate limit counts (panel/ratelimit/store.py): Redis when REDIS_URL is set,
+    # else the panel's database; RATELIMIT_STORAGE_URI (any `limits` URI) overrides both.
+    "REDIS_URL": None,
+    "RATELIMIT_STORAGE_URI": None,
     "LOGIN_LIMIT_PER_IP": "20 per minute",
     "LOGIN_LIMIT_PER_ACCOUNT": "5 per minute",
     "SIGNUP_LIMIT_PER_IP": "20 per hour",
@@ -84,7 +87,7 @@ ENV_NAMES = (
     "PLUGINS", "MAIL_FROM", "RATELIMIT_STORAGE_URI", "DEBUG", "GEOIP_DATABASE",
     "PUBLIC_HOLIDAYS", "EMAIL_CONSENT_MODE", "DKIM_KEY", "DKIM_SELECTOR", "DKIM_DOMAIN",
     "PRIVACY_WHOIS_DEFAULT", "PRIVACY_COMPLAINT_DAYS", "WHOIS_REGISTRAR_NAME", "POLICY_NOTICE_DAYS",
-    "TRUSTED_PROXIES",
+    "TRUSTED_PROXIES", "REDIS_URL",
     *RETENTION_SETTINGS,
 )
 
@@ -146,6 +149,10 @@ def check(config: dict[str, Any]) -> None:
     config["PUBLIC_HOLIDAYS"] = iso_dates(config, "PUBLIC_HOLIDAYS")
     config["POLICY_NOTICE_DAYS"] = positive_int(config, "POLICY_NOTICE_DAYS", 365)
     config["TRUSTED_PROXIES"] = networks(config, "TRUSTED_PROXIES")
+    redis_url = config.get("REDIS_URL")
+    if redis_url and not str(redis_url).startswith(("redis://", "rediss://", "redis+unix://")):
+        raise ConfigError("PANEL_REDIS_URL must be a Redis address like redis://127.0.0.1:6379/0 "
+                          "(or rediss://, redis+unix://)")
 
 
 def networks(config: dict[str, Any], name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
