@@ -207,7 +207,7 @@ class PanelStorage(Storage):
     """Wraps the real store and decides, when it fails, between refusing and letting through."""
 
     STORAGE_SCHEME = ["panel"]
-    _last_warning = 0.0
+    _last_warning = -60.0
 
     def __init__(self, uri: str | None = None, target: str = DATABASE, **_: Any) -> None:
         super().__init__(uri)
@@ -242,9 +242,10 @@ class PanelStorage(Storage):
             if g.get(_LOGGED):
                 return
             g.setdefault(_LOGGED, True)
-        elif time.monotonic() - PanelStorage._last_warning < 10:
-            return  # a flood of WHOIS queries: one line per 10 seconds is enough
-        PanelStorage._last_warning = time.monotonic()
+        else:
+            if time.monotonic() - self._last_warning < 10:
+                return  # a flood of WHOIS queries: one line per 10 seconds is enough
+            self._last_warning = time.monotonic()
         log.warning("rate-limit store unreachable (%s): %s let through uncounted (limits fail "
                     "open for reading)", reason, _what())
 
