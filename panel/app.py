@@ -29,11 +29,12 @@ from panel import config as config_mod
 from panel.bodies import LimitedRequest
 from panel.crypto.errors import SealedValueError
 from panel.crypto.keyring import KeyringHolder
-from panel.extensions import csrf, db, limiter, login_manager
+from panel.extensions import csrf, db, login_manager
 from panel.navigation_menu import banners, menu, page_parts
 from panel.plugins import PluginHost
 from panel.proxies import TrustedProxyFix
 from panel.public import PROBES
+from panel.ratelimit import store as rate_limits
 from panel.ready import NotReady, ensure_ready
 from panel.sessions import services as sessions
 from panel.urls import retry_target
@@ -80,7 +81,7 @@ def create_app(config: dict[str, Any] | None = None, *, check_database: bool = F
     applog.install(app)
     _install_request_hooks(app)
     csrf.init_app(app)
-    limiter.init_app(app)
+    rate_limits.init_app(app)  # the limiter, on the store every worker and server shares
     host.register_blueprints(app)
     for commands in host.pm.hook.panel_cli_commands():
         for command in commands:
@@ -88,6 +89,7 @@ def create_app(config: dict[str, Any] | None = None, *, check_database: bool = F
 
     _install_error_handlers(app)
     if check_database:
+        rate_limits.check_redis(app.config)
         with app.app_context():
             ensure_ready()
     return app

@@ -26,7 +26,10 @@ DEFAULTS: dict[str, Any] = {
     "BASE_URL": "http://127.0.0.1:5000",
     "PLUGINS": "privacy",
     "MAIL_FROM": "Hosting Panel <no-reply@panel.test>",
-    "RATELIMIT_STORAGE_URI": "memory://",
+    # Where every rate limit counts (panel/ratelimit/store.py): Redis when REDIS_URL is set,
+    # else the panel's database; RATELIMIT_STORAGE_URI (any `limits` URI) overrides both.
+    "REDIS_URL": None,
+    "RATELIMIT_STORAGE_URI": None,
     "LOGIN_LIMIT_PER_IP": "20 per minute",
     "LOGIN_LIMIT_PER_ACCOUNT": "5 per minute",
     "SIGNUP_LIMIT_PER_IP": "20 per hour",
@@ -88,7 +91,7 @@ ENV_NAMES = (
     "PLUGINS", "MAIL_FROM", "RATELIMIT_STORAGE_URI", "DEBUG", "GEOIP_DATABASE",
     "PUBLIC_HOLIDAYS", "EMAIL_CONSENT_MODE", "DKIM_KEY", "DKIM_SELECTOR", "DKIM_DOMAIN",
     "PRIVACY_WHOIS_DEFAULT", "PRIVACY_COMPLAINT_DAYS", "WHOIS_REGISTRAR_NAME", "POLICY_NOTICE_DAYS",
-    "TRUSTED_PROXIES", "METRICS_ALLOW", "METRICS_TOKEN",
+    "TRUSTED_PROXIES", "METRICS_ALLOW", "METRICS_TOKEN", "REDIS_URL",
     *RETENTION_SETTINGS,
 )
 
@@ -153,6 +156,10 @@ def check(config: dict[str, Any]) -> None:
     config["METRICS_ALLOW"] = networks(config, "METRICS_ALLOW")
     if config.get("METRICS_TOKEN") and len(str(config["METRICS_TOKEN"])) < 16:
         raise ConfigError("METRICS_TOKEN is too short: use at least 32 random characters")
+    redis_url = config.get("REDIS_URL")
+    if redis_url and not str(redis_url).startswith(("redis://", "rediss://", "redis+unix://")):
+        raise ConfigError("PANEL_REDIS_URL must be a Redis address like redis://127.0.0.1:6379/0 "
+                          "(or rediss://, redis+unix://)")
 
 
 def networks(config: dict[str, Any], name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:

@@ -36,4 +36,6 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 login_manager = LoginManager()
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+# Every limit counts in one store shared by all workers and servers: panel.ratelimit.store.
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True,
+                  storage_uri="panel://")

@@ -9,9 +9,10 @@ from panel.jobs_models import JobLock, JobRun, PluginState
 from panel.mail.models import OutboxMessage
 from panel.passkeys.models import Passkey, PasskeyChallenge
 from panel.password_reset.models import PasswordReset
+from panel.ratelimit.models import RateLimitCounter
 from panel.reseller.models import ResellerBrand
 from panel.sessions.models import UserSession
 
 __all__ = ["Account", "CryptoKey", "Domain", "DomainContact", "Invoice", "JobLock", "JobRun",
            "OutboxMessage", "Passkey", "PasskeyChallenge", "PasswordReset", "PaymentMethod",
-           "PluginState", "ResellerBrand", "Service", "User", "UserSession"]
+           "PluginState", "RateLimitCounter", "ResellerBrand", "Service", "User", "UserSession"]

@@ -15,9 +15,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from panel import migrate
 from panel.crypto.errors import KeyringError
 from panel.extensions import db
-
-#: Seconds /readyz waits for Redis before calling it unreachable.
-REDIS_TIMEOUT = 1.0
+from panel.ratelimit.store import redis_problem
 
 
 class NotReady(RuntimeError):
@@ -67,20 +65,11 @@ def redis_url() -> str | None:
 
 def redis_ok() -> bool:
     """True when no Redis is configured, or the configured one answers PING (with its
-    password, if the URL carries one) within REDIS_TIMEOUT."""
+    password, if the URL carries one); the reason goes to the log, never to the caller."""
     url = redis_url()
     if not url:
         return True
-    import redis  # only needed when Redis is configured
-
-    try:
-        client = redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT,
-                                      socket_connect_timeout=REDIS_TIMEOUT)
-        try:
-            return bool(client.ping())
-        finally:
-            client.close()
-    except (redis.RedisError, OSError, ValueError) as exc:
-        current_app.logger.error("not ready: Redis at PANEL_REDIS_URL does not answer: %s",
-                                 type(exc).__name__)
-        return False
+    problem = redis_problem(url)
+    if problem:
+        current_app.logger.error("not ready: the Redis at PANEL_REDIS_URL %s", problem)
+    return problem is None

@@ -43,6 +43,9 @@ READ_ACTIONS = {"mail.read"}  # an admin opening a message in the local Maildir
 # The one "last seen" bookkeeping a page view updates: when a signed-in session was last used
 # (at most once a minute; "Signed-in devices" shows it, and an idle session ends by it).
 IGNORED_COLUMNS: dict[str, set[str]] = {"user_session": {"last_seen_at"}}
+# The rate limiter's counters (when no Redis is configured): a GET of a rate-limited page
+# counts, as it would in Redis; that is no change to anyone's data.
+IGNORED_TABLES = {"rate_limit_counter"}
 
 # URL argument -> the attribute of World holding its values (several values: one URL each).
 ARGUMENTS = {
@@ -224,7 +227,7 @@ class Snapshot:
     """Every table's rows, read with one SELECT * per table on the request's own database."""
 
     def __init__(self) -> None:
-        self.tables = sorted(inspect(db.engine).get_table_names())
+        self.tables = sorted(set(inspect(db.engine).get_table_names()) - IGNORED_TABLES)
         self.action = [c["name"] for c in inspect(db.engine).get_columns(AUDIT_ENTRIES)
                        ].index("action")
 

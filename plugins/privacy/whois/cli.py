@@ -30,7 +30,14 @@ def serve(host: str, port: int, timeout: float | None, rate: str | None) -> None
     """Answer WHOIS queries until stopped (Ctrl-C)."""
     from limits import parse
 
+    from panel.config import ConfigError
+    from panel.ratelimit.store import check_redis
+
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        check_redis(app.config)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
     settings = Settings(timeout=timeout or float(app.config.get("WHOIS_TIMEOUT", 10.0)),
                         rate=rate or str(app.config.get("WHOIS_RATE_LIMIT", "60 per minute")))
     try:

@@ -4,7 +4,9 @@ asyncio handles the connections; the database is read in a small thread pool, ea
 its own app context (so its own session), which keeps the event loop free under many clients.
 Hostile input gets a one-line error and a close: an over-long line, an empty line, bytes that
 are not UTF-8, a name that is not a domain, or no CRLF before the timeout. A per-address rate
-limit (the ``limits`` library, which Flask-Limiter is built on) answers with a clear message.
+limit (the ``limits`` library, which Flask-Limiter is built on) answers with a clear message;
+it counts in the web's store (Redis or the database), so every WHOIS process shares it and a
+restart keeps it.
 """
 
 from __future__ import annotations
@@ -19,10 +21,9 @@ from datetime import UTC, date, datetime
 
 from flask import Flask
 from limits import parse as parse_limit
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 
 from panel.extensions import db
+from panel.ratelimit.store import whois_limiter
 from plugins.privacy.whois.services import lookup as whois_data
 from plugins.privacy.whois.services.lookup import BadName, Record
 
@@ -101,7 +102,7 @@ class WhoisServer:
             timeout=float(app.config.get("WHOIS_TIMEOUT", DEFAULT_TIMEOUT)),
             rate=str(app.config.get("WHOIS_RATE_LIMIT", DEFAULT_RATE)))
         self.limit = parse_limit(self.settings.rate)
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.limiter = whois_limiter(app)
         self.pool = ThreadPoolExecutor(max_workers=self.settings.workers,
                                        thread_name_prefix="whois-db")
         self.server: asyncio.Server | None = None
@@ -121,8 +122,10 @@ class WhoisServer:
 
     # --- the connection side, on the loop -------------------------------------------------
 
-    def _allowed(self, peer: str) -> bool:
-        return self.limiter.hit(self.limit, "whois", peer)
+    def allowed(self, peer: str) -> bool:
+        """Counts the query (in the pool: the store is Redis or the database)."""
+        with self.app.app_context():
+            return self.limiter.hit(self.limit, "whois", peer)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = (writer.get_extra_info("peername") or ("?",))[0]
@@ -154,7 +157,8 @@ class WhoisServer:
             return TOO_LONG + "\r\n"
         if not raw.endswith(b"\r\n"):
             return NO_CRLF + "\r\n"
-        if not self._allowed(peer):
+        loop = asyncio.get_running_loop()
+        if not await loop.run_in_executor(self.pool, self.allowed, peer):
             return (f"% Error: rate limit exceeded: at most {self.limit.amount} queries per "
                     f"{self.limit.GRANULARITY.name} from one address. Try again later.\r\n")
         try:
@@ -165,7 +169,6 @@ class WhoisServer:
             return EMPTY + "\r\n"
         if any(ord(ch) < 32 or ord(ch) == 127 for ch in query) or " " in query:
             return no_match(query.encode("ascii", "replace").decode()[:MAX_QUERY_BYTES])
-        loop = asyncio.get_running_loop()
         answer = await loop.run_in_executor(self.pool, self.lookup, query)
         self.answered += 1
         return answer
