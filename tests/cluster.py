@@ -118,6 +118,14 @@ class Cluster:
             env["PANEL_REDIS_URL"] = self.redis_url
         return env
 
+    def open_app(self) -> Any:
+        """The panel in this process, on the cluster's database (to read what it stored)."""
+        from panel.app import create_app
+
+        return create_app({"DATABASE_URL": self.database_url, "SECRET_KEY": SECRET_KEY,
+                           "MASTER_KEY_FILE": str(self.instance / "master.key"),
+                           "INSTANCE_PATH": str(self.instance), "PLUGINS": "privacy"})
+
     def setup(self) -> None:
         """The instance folder and its master key, the schema, the key ring and the demo."""
         self.instance.mkdir(parents=True, exist_ok=True)

@@ -31,10 +31,9 @@ import pytest
 from sqlalchemy import select
 
 from panel.accounts.models import CONTACT_FIELDS
-from panel.app import create_app
 from panel.auth.models import SUBSCRIBER, User
 from panel.extensions import db
-from tests.cluster import SECRET_KEY, Browser, Cluster, Reply, load, redis_server, whois
+from tests.cluster import Browser, Cluster, Reply, load, redis_server, whois
 from tests.pg import PostgresServer
 
 pytestmark = pytest.mark.multiserver
@@ -85,9 +84,7 @@ class Panel:
 
     def __init__(self, cluster: Cluster, logins: list[dict[str, Any]], whois_port: int) -> None:
         self.cluster, self.logins, self.whois_port = cluster, logins, whois_port
-        self.app = create_app({"DATABASE_URL": cluster.database_url, "SECRET_KEY": SECRET_KEY,
-                               "MASTER_KEY_FILE": str(cluster.instance / "master.key"),
-                               "INSTANCE_PATH": str(cluster.instance), "PLUGINS": "privacy"})
+        self.app = cluster.open_app()
 
     @property
     def ports(self) -> list[int]:
