@@ -33,6 +33,8 @@ from tests.pg import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_KEY = "multi-server-secret-key-0123456789abcdef"
+#: A keep-alive connection idle for longer is opened anew (gunicorn's --keep-alive is 5 s).
+IDLE_SECONDS = 2.0
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
 
 
@@ -233,6 +235,7 @@ class Browser:
         self.ports, self.ip = ports, ip
         self.cookies: dict[str, str] = dict(cookies or {})
         self._conns: dict[int, http.client.HTTPConnection] = {}
+        self._used: dict[int, float] = {}  # when each connection last had an answer
         self._turn = 0
         self.last_port = 0  # the server of the latest request, answered or not
         self.latencies: list[float] = []  # seconds, one per answered request
@@ -252,6 +255,8 @@ class Browser:
             sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         if body is not None:
             sent.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        if time.monotonic() - self._used.get(port, 0.0) > IDLE_SECONDS:
+            self.close(port)  # the server may be closing it: a write must not be sent twice
         for attempt in (1, 2):  # a keep-alive connection the server closed: once more, anew
             conn = self._conns.get(port)
             if conn is None:
@@ -263,6 +268,7 @@ class Browser:
                 response = conn.getresponse()
                 text = response.read().decode("utf-8", "replace")
                 self.latencies.append(time.perf_counter() - start)
+                self._used[port] = time.monotonic()
                 break
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
                 self.close(port)
