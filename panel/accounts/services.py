@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import false, func, select, update
 
 from panel import audit
 from panel.accounts.models import CONTACT_FIELDS, Account
@@ -75,7 +75,20 @@ def profile_as_contact(account: Account) -> dict[str, str | None]:
             "state": account.state, "postcode": account.postcode, "country": account.country}
 
 
+#: Held by the transaction that gives out a client id (PostgreSQL advisory lock key).
+ACCOUNT_NUMBER_LOCK = 0x70616E656C  # "panel"
+
+
 def next_account_number() -> int:
+    """The next client id. Accounts created at the same moment (two sign-ups on two app
+    servers) would both read the same largest id, so the transaction first takes a lock that
+    it holds until it ends: an advisory lock on PostgreSQL, the database's write lock on
+    SQLite (a write that changes nothing)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(func.pg_advisory_xact_lock(ACCOUNT_NUMBER_LOCK)))
+    else:
+        db.session.execute(update(Account.__table__).where(false())
+                           .values(number=Account.__table__.c.number))
     return (db.session.execute(select(func.max(Account.number))).scalar() or 1000) + 1
 
 
@@ -83,12 +96,12 @@ def create_subscriber(*, email: str, password: str | None, first_name: str, last
                       phone: str | None, actor: User | None, password_hash: str | None = None,
                       reseller_id: uuid.UUID | None = None, commit: bool = True,
                       **contact: str | None) -> User:
+    hashed = password_hash or hash_password(password or "")  # slow: before the id's lock
     account = Account(id=uuid.uuid4(), number=next_account_number(), reseller_id=reseller_id,
                       first_name=first_name or None, last_name=last_name or None, phone=phone,
                       **contact)
     user = User(role=SUBSCRIBER, email=email, display_name=f"{first_name} {last_name}".strip(),
-                password_hash=password_hash or hash_password(password or ""),
-                account_id=account.id)
+                password_hash=hashed, account_id=account.id)
     db.session.add(account)
     db.session.flush()  # account and user reference each other: the account row goes first
     db.session.add(user)
