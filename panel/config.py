@@ -26,6 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "BASE_URL": "http://127.0.0.1:5000",
     "PLUGINS": "privacy",
     "MAIL_FROM": "Hosting Panel <no-reply@panel.test>",
+    "SUPPORT_EMAIL": None,  # default: support@<MAIL_FROM domain>; a reseller's own wins for its customers
     "RATELIMIT_STORAGE_URI": "memory://",
     "LOGIN_LIMIT_PER_IP": "20 per minute",
     "LOGIN_LIMIT_PER_ACCOUNT": "5 per minute",
@@ -84,7 +85,7 @@ ENV_NAMES = (
     "PLUGINS", "MAIL_FROM", "RATELIMIT_STORAGE_URI", "DEBUG", "GEOIP_DATABASE",
     "PUBLIC_HOLIDAYS", "EMAIL_CONSENT_MODE", "DKIM_KEY", "DKIM_SELECTOR", "DKIM_DOMAIN",
     "PRIVACY_WHOIS_DEFAULT", "PRIVACY_COMPLAINT_DAYS", "WHOIS_REGISTRAR_NAME", "POLICY_NOTICE_DAYS",
-    "TRUSTED_PROXIES",
+    "TRUSTED_PROXIES", "SUPPORT_EMAIL",
     *RETENTION_SETTINGS,
 )
 
