@@ -26,6 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "BASE_URL": "http://127.0.0.1:5000",
     "PLUGINS": "privacy",
     "MAIL_FROM": "Hosting Panel <no-reply@panel.test>",
+    "SUPPORT_EMAIL": None,  # default: support@<MAIL_FROM domain>; a reseller's own wins for its customers
     # Where every rate limit counts (panel/ratelimit/store.py): Redis when REDIS_URL is set,
     # else the panel's database; RATELIMIT_STORAGE_URI (any `limits` URI) overrides both.
     "REDIS_URL": None,
@@ -91,7 +92,7 @@ ENV_NAMES = (
     "PLUGINS", "MAIL_FROM", "RATELIMIT_STORAGE_URI", "DEBUG", "GEOIP_DATABASE",
     "PUBLIC_HOLIDAYS", "EMAIL_CONSENT_MODE", "DKIM_KEY", "DKIM_SELECTOR", "DKIM_DOMAIN",
     "PRIVACY_WHOIS_DEFAULT", "PRIVACY_COMPLAINT_DAYS", "WHOIS_REGISTRAR_NAME", "POLICY_NOTICE_DAYS",
-    "TRUSTED_PROXIES", "METRICS_ALLOW", "METRICS_TOKEN", "REDIS_URL",
+    "TRUSTED_PROXIES", "METRICS_ALLOW", "METRICS_TOKEN", "REDIS_URL", "SUPPORT_EMAIL",
     *RETENTION_SETTINGS,
 )
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
+from email.utils import parseaddr
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import false, func, select, update
 
 from panel import audit
@@ -20,6 +22,7 @@ from panel.domains.models import Domain, DomainContact
 from panel.extensions import db
 from panel.hooks import hook
 from panel.mail.outbox import queue
+from panel.reseller.branding import brand_of
 from panel.urls import external_url
 
 
@@ -128,3 +131,17 @@ def tell_address_owner(user: User, where: str) -> None:
             "If it was not you, you need not do anything.\n")
     queue(to=user.email, subject="Someone tried to create an account with your email address",
           body=body, account_id=user.account_id)
+
+
+def support_address(account: Account | None = None) -> str:
+    """Where a customer writes when a message says "write to support": their reseller's support
+    address when it set one (the white label), else the house's ``SUPPORT_EMAIL``, by default
+    support@ the domain mail is sent from. A message that sends someone to support names it."""
+    brand = brand_of(account.reseller_id) if account is not None else None
+    if brand is not None and brand.support_email:
+        return brand.support_email
+    configured = current_app.config.get("SUPPORT_EMAIL")
+    if configured:
+        return str(configured)
+    domain = parseaddr(current_app.config["MAIL_FROM"])[1].rpartition("@")[2] or "localhost"
+    return f"support@{domain}"

@@ -29,6 +29,7 @@ from sqlalchemy import delete, select
 
 from panel import audit
 from panel.accounts.models import ACTIVE
+from panel.accounts.services import support_address
 from panel.audit import AuditEvent
 from panel.auth import totp
 from panel.auth.models import STAFF_ROLES, User
@@ -186,8 +187,8 @@ def _explain(user: User) -> Callable[[User], None] | None:
 def _tell_invited(user: User) -> None:
     body = ("Hello,\n\nSomeone asked to reset the password of your hosting account, but it has no "
             "password yet: your provider sent you an invitation to choose one. If it expired or "
-            "got lost, ask your provider for a new invitation, or contact support. Nothing was "
-            "changed.\n")
+            f"got lost, ask your provider for a new invitation, or write to "
+            f"{support_address(user.account)}. Nothing was changed.\n")
     queue(to=user.email or "", subject="Your account has no password yet", body=body,
           account_id=user.account_id)
 
@@ -272,7 +273,7 @@ def _notice(user: User) -> None:
             "changed with a reset link, and every session was signed out.\n\n"
             "If this was you, there is nothing more to do. If it was not, reset your password "
             f"again at once: {external_url('password_reset.forgot')}\n"
-            "and then contact support.\n")
+            f"and then write to {support_address(user.account)}.\n")
     queue(to=user.email or "", subject="Your password was changed", body=body,
           account_id=user.account_id)
 

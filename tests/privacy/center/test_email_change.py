@@ -65,7 +65,7 @@ def test_p05_email_changes_only_once_the_new_address_confirms(app, client, login
     (told,) = _mails(OLD)
     assert told.subject == "Your sign-in email address was changed"
     assert "n•••@example.org" in told.body and NEW not in told.body
-    assert "If you did not make this change, contact support" in told.body
+    assert "If you did not make this change, write to support@panel.test" in told.body
 
 
 def test_p05_trail_and_history_name_the_field_never_the_addresses(client, login_as):

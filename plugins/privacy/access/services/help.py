@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from panel import audit
 from panel.accounts.models import ACTIVE as ACCOUNT_ACTIVE
 from panel.accounts.models import Account
+from panel.accounts.services import support_address
 from panel.audit import AuditEvent
 from panel.auth.models import STAFF_ROLES, SUBSCRIBER, User
 from panel.db_types import utcnow
@@ -175,7 +176,7 @@ def from_token(token: str) -> StaffHelp:
         row = db.session.get(StaffHelp, uuid.UUID(str(data.get("h"))))
     except SignatureExpired:
         raise HelpError("This link has expired. If support changed your sign-in and you did "
-                        "not ask for it, contact support.", 410) from None
+                        f"not ask for it, write to {support_address()}.", 410) from None
     except (BadSignature, ValueError, AttributeError, TypeError):
         raise HelpError("This link is not valid. Check that you copied the whole link from "
                         "the email.", 404) from None
@@ -226,7 +227,8 @@ def settled(row: StaffHelp) -> str:
         return f"This was already cancelled on {at}; nothing was changed, nothing more to do."
     if row.status == DONE:
         return (f"This already took effect on {at}, so it can no longer be cancelled. If you "
-                "did not ask for it, reset your password and contact support.")
+                "did not ask for it, reset your password and write to "
+                f"{support_address(db.session.get(Account, row.account_id))}.")
     return f"This was not carried out ({row.outcome or 'the account changed'}); nothing to cancel."
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from panel import audit
 from panel.accounts import masking
+from panel.accounts.services import support_address
 from panel.audit import AuditEvent
 from panel.auth.models import User
 from panel.auth.passwords import verify as check_password
@@ -150,7 +151,8 @@ def _tell_old_address(user: User, old_email: str, new_email: str) -> None:
                   f"on {utcnow():%d %B %Y at %H:%M} UTC.",
                   "",
                   "This address will no longer receive messages about your account.",
-                  "If you did not make this change, contact support at once.",
+                  "If you did not make this change, write to "
+                  f"{support_address(user.account)} at once.",
               ]))
     except ValueError:  # the old address could not receive mail anyway
         return

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user
 
 from panel.accounts.models import Account
+from panel.accounts.services import support_address
 from panel.auth import totp
 from panel.auth.access import role_required
 from panel.auth.models import SUBSCRIBER
@@ -86,7 +87,8 @@ def request_export() -> Any:
     if made.status == "ready":
         flash("Your export is ready. Download it below; you will be asked for your password.")
     elif made.status == "failed":
-        flash("Your export could not be prepared. Please try again, or ask support.")
+        flash("Your export could not be prepared. Please try again, or write to "
+              f"{support_address(account)}.")
     else:
         flash("Your export is large, so it is being prepared in the background. We will email "
               "you a link when it is ready.")

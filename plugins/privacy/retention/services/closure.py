@@ -15,6 +15,7 @@ from sqlalchemy import select
 from panel import audit
 from panel.accounts.erasure import blockers
 from panel.accounts.models import ACTIVE, CLOSED, Account
+from panel.accounts.services import support_address
 from panel.audit import AuditEvent
 from panel.auth.models import User
 from panel.auth.services import sign_out_everywhere
@@ -60,8 +61,8 @@ def close(account: Account, actor: User | None, *, by_staff: bool = False) -> da
         queue(to=user.email, subject="Your hosting panel account is closed",
               account_id=account.id, body="\n".join([
                   f"{who} your hosting panel account {account.number}.", "",
-                  f"Your personal data will be erased on {when:%d %B %Y}. Until then, contact "
-                  "support to reopen the account.",
+                  f"Your personal data will be erased on {when:%d %B %Y}. Until then, write to "
+                  f"{support_address(account)} to reopen the account.",
                   "Invoices are kept for the seven years the law requires, then deleted."]))
     return when
 
