@@ -20,7 +20,8 @@ from panel.mail.models import TRANSACTIONAL_CATEGORIES
 from panel.mail.outbox import deliver_due, queue
 from panel.password_reset import services as password_reset
 from panel.reseller.customers import send_invitation
-from plugins.privacy.access.models import AccountPrivacy
+from plugins.privacy.access.models import PASSWORD_LINK, AccountPrivacy
+from plugins.privacy.access.services import help as staff_help
 from plugins.privacy.access.services import sessions as access
 from plugins.privacy.center.services import email_change
 from plugins.privacy.email.services import campaigns, unsubscribe
@@ -81,6 +82,13 @@ def send_every_kind(app: Flask, factories) -> dict[str, str]:
     password_reset.request(ada.email)
     password_reset.send_requested()
     kinds["Reset your password"] = "footer"
+    carol = factories.subscriber()  # no approval needed: staff's session is live at once
+    session = access.request_access(staff, carol.account, reason="support", ticket="T-2",
+                                    note="lost phone")
+    staff_help.ask(staff, session, carol.account, PASSWORD_LINK)
+    db.session.commit()
+    kinds["Support opened your account data"] = "footer"
+    kinds["Support will email you a password-reset link in 24 hours"] = "footer"
     return kinds
 
 
