@@ -32,8 +32,8 @@ FIRST = ["Ada", "José", "Zoë", "Ngozi", "Hiroshi", "Fatima", "Lars", "Priya", 
          "Chen", "Olga", "Kwame", "Sofía", "Yusuf", "Émile"]
 LAST = ["Lovelace", "García", "Müller", "Okafor", "山田", "Haddad", "Nilsson", "Sharma", "Rossi",
         "Kowalski", "Ivanova", "Mensah", "O'Brien", "Dubois", "Nakamura", "Ali"]
-CITIES = [("London", "GB", "SW1A 1AA", "+442079460"), ("Berlin", "DE", "10115", "+4930901820"),
-          ("Madrid", "ES", "28001", "+3491123"), ("Lagos", "NG", "100001", "+2341270"),
+CITIES = [("London", "GB", "SW1A 1AA", "+44207946"), ("Berlin", "DE", "10115", "+4930901820"),
+          ("Madrid", "ES", "28001", "+3491123"), ("Lagos", "NG", "100001", "+234802312"),
           ("Tokyo", "JP", "100-0001", "+8131234"), ("Austin", "US", "78701", "+1512555")]
 PRODUCTS = [("Shared hosting", 499), ("Business hosting", 1499), ("VPS 2 GB", 2400)]
 

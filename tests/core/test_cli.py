@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import phonenumbers
 from sqlalchemy import func, select
 
 from panel.accounts.models import Account
@@ -98,6 +99,16 @@ def test_demo_ownership_and_eight_years_of_invoices(app, client):
     customer = app.test_client()  # reseller1's customers see its white label
     assert login(customer, "client1@demo.test", "demo-password").status_code == 302
     assert "Harbour Web" in customer.get("/client/").get_data(as_text=True)
+
+
+def test_every_demo_customer_can_save_their_profile_as_seeded(app, factories):
+    """The demo's made-up phone numbers are valid for their country, so a demo customer who
+    saves the profile unchanged is not told their own number is wrong."""
+    app.test_cli_runner().invoke(args=["demo"])
+    accounts = db.session.execute(select(Account)).scalars().all()
+    bad = [a.phone for a in accounts
+           if a.phone and not phonenumbers.is_valid_number(phonenumbers.parse(a.phone, None))]
+    assert len(accounts) >= 30 and bad == []
 
 
 def test_demo_password_option_resets_demo_logins(app, client):
