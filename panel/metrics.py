@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +51,19 @@ class _Metrics:
                                        "and reason.", ["method", "reason"])
 
 
-@cache
+_made: _Metrics | None = None
+_making = threading.Lock()
+
+
 def _metrics() -> _Metrics:
-    return _Metrics()
+    """The counters, made once per process. A threaded worker's first requests arrive
+    together, and registering the same counter twice is an error: hence the lock."""
+    global _made
+    if _made is None:
+        with _making:
+            if _made is None:
+                _made = _Metrics()
+    return _made
 
 
 def multiprocess() -> bool:

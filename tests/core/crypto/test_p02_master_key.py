@@ -75,7 +75,9 @@ def test_p02_every_page_with_a_broken_key_ring_says_only_unavailable_and_logs_wh
     kids = list(db.session.scalars(db.select(CryptoKey.kid)))
     wrong = make_app(MASTER_KEY=new_master_key())
     client = wrong.test_client()
-    urls = sorted({re.sub(r"<[^>]+>", "1", rule.rule) for rule in wrong.url_map.iter_rules()})
+    probes = {"/healthz", "/readyz"}  # for load balancers: alive, and plainly not ready
+    urls = sorted({re.sub(r"<[^>]+>", "1", rule.rule) for rule in wrong.url_map.iter_rules()}
+                  - probes)
     secret = re.compile("|".join([*map(re.escape, kids), "MASTER_KEY", "master key", "key ring",
                                   "panel db upgrade"]), re.I)
     shown = []
@@ -93,6 +95,9 @@ def test_p02_every_page_with_a_broken_key_ring_says_only_unavailable_and_logs_wh
     logged = [r.getMessage() for r in caplog.records if r.name == wrong.logger.name]
     assert len(logged) == 2 * len(urls)
     assert all("PANEL_MASTER_KEY" in m and any(k in m for k in kids) for m in logged), logged[0]
+    for url, status, answer in (("/healthz", 200, "ok"), ("/readyz", 503, "unavailable")):
+        page = client.get(url)
+        assert (page.status_code, page.get_data(as_text=True).strip()) == (status, answer), url
 
 
 def test_p02_keys_command_with_wrong_master_key_exits_with_one_clear_line(
