@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.conftest import TEST_MASTER_KEY, TEST_SECRET_KEY
+from tests.conftest import TEST_MASTER_KEY, TEST_PLUGINS, TEST_SECRET_KEY
 from tests.pg import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +39,8 @@ def gunicorn(database_url: str, instance: Path, **env: str) -> Iterator[int]:
     port = free_port()
     environ = {**os.environ, "PANEL_DATABASE_URL": database_url, "PANEL_SECRET_KEY": TEST_SECRET_KEY,
                "PANEL_MASTER_KEY": TEST_MASTER_KEY, "PANEL_INSTANCE_PATH": str(instance),
-               "PANEL_BASE_URL": "http://localhost", "PYTHONPATH": str(ROOT), **env}
+               "PANEL_BASE_URL": "http://localhost", "PANEL_PLUGINS": TEST_PLUGINS,
+               "PYTHONPATH": str(ROOT), **env}
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn",
                              *served_arguments(f"127.0.0.1:{port}")],
                             cwd=ROOT, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -172,6 +172,7 @@ def test_metrics_are_not_served_through_the_proxy(stack: Stack) -> None:
     assert _https(stack, "GET", "/metrics")[0] == 404
 
 
+@pytest.mark.needs_privacy  # counts hits on RDAP, a privacy plugin route
 def test_a_forged_x_forwarded_for_from_the_client_is_ignored(stack: Stack) -> None:
     # The app believes X-Forwarded-For from its trusted proxy (127.0.0.1): sent straight to
     # gunicorn from there, each forged address gets its own RDAP allowance of 3 a minute.
