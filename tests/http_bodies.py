@@ -79,13 +79,14 @@ def page_text(body: bytes | str) -> str:
 
 
 @contextlib.contextmanager
-def gunicorn(database_url: str, instance: Path) -> Iterator[int]:
-    """The panel served from this checkout by gunicorn, as `make run` does; yields the port."""
+def gunicorn(database_url: str, instance: Path, **extra: str) -> Iterator[int]:
+    """The panel served from this checkout by one gunicorn worker; yields the port. ``extra``
+    adds to the environment (``PANEL_REDIS_URL=...``)."""
     port = free_port()
     env = {**os.environ, "PANEL_DATABASE_URL": database_url, "PANEL_INSTANCE_PATH": str(instance),
            "PANEL_SECRET_KEY": TEST_SECRET_KEY, "PANEL_MASTER_KEY": TEST_MASTER_KEY,
            "PANEL_PLUGINS": TEST_PLUGINS, "PANEL_BASE_URL": "http://localhost",
-           "PYTHONPATH": str(ROOT)}
+           "PYTHONPATH": str(ROOT), **extra}
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "1", "--bind",
                                f"127.0.0.1:{port}", "panel.wsgi:app"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

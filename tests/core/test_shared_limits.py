@@ -6,14 +6,9 @@ When Redis goes away mid-run, forms fail closed (503) and page reads fail open, 
 
 from __future__ import annotations
 
-import contextlib
 import http.cookiejar
 import logging
-import os
 import re
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -31,15 +26,13 @@ from panel.config import ConfigError
 from panel.extensions import db, limiter
 from panel.ratelimit.models import RateLimitCounter
 from tests.conftest import (
-    TEST_MASTER_KEY,
-    TEST_PLUGINS,
-    TEST_SECRET_KEY,
     app_config,
     csrf_token,
     login,
     post_form,
 )
 from tests.factories import DEFAULT_PASSWORD
+from tests.http_bodies import gunicorn
 from tests.pg import free_port
 from tests.redis_server import RedisServer
 
@@ -91,35 +84,6 @@ def test_the_login_limit_counts_across_workers_and_survives_a_restart(
         assert keys and all(re.fullmatch(r"[0-9a-f]{64}", k) for k in keys)  # nobody named
 
 
-def _gunicorn_env(database_url: str, instance: Path, **extra: str) -> dict[str, str]:
-    return {**os.environ, "PANEL_DATABASE_URL": database_url, "PANEL_INSTANCE_PATH": str(instance),
-            "PANEL_SECRET_KEY": TEST_SECRET_KEY, "PANEL_MASTER_KEY": TEST_MASTER_KEY,
-            "PANEL_PLUGINS": TEST_PLUGINS, "PANEL_BASE_URL": "http://localhost",
-            "PYTHONPATH": str(ROOT), **extra}
-
-
-@contextlib.contextmanager
-def gunicorn(env: dict[str, str]) -> Iterator[int]:
-    """One app server (one worker) from this checkout; yields its port."""
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "1", "--bind",
-                               f"127.0.0.1:{port}", "panel.wsgi:app"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            assert server.poll() is None, server.stderr.read() if server.stderr else ""
-            assert time.monotonic() < deadline, "gunicorn did not listen within 60 s"
-            time.sleep(0.2)
-        yield port
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-
-
 class Browser:
     """A cookie-keeping HTTP client for a real server, which follows no redirects."""
 
@@ -153,14 +117,15 @@ def test_two_gunicorn_servers_on_one_redis_share_the_login_limit_and_a_restart_k
     """The issue's case: two app servers let 10 wrong passwords through where 5 were allowed."""
     factories.subscriber(email=EMAIL)
     db.session.commit()
-    env = _gunicorn_env(database_url, tmp_path / "instance", PANEL_REDIS_URL=redis_server.url())
+    env = {"PANEL_REDIS_URL": redis_server.url()}
+    instance = tmp_path / "instance"
     browser = Browser()
-    with gunicorn(env) as one:
-        with gunicorn(env) as two:
+    with gunicorn(database_url, instance, **env) as one:
+        with gunicorn(database_url, instance, **env) as two:
             assert [browser.wrong_password((one, two)[i % 2]) for i in range(5)] == [200] * 5
             assert browser.wrong_password(two) == 429
             assert browser.wrong_password(one) == 429
-        with gunicorn(env) as restarted:
+        with gunicorn(database_url, instance, **env) as restarted:
             assert browser.wrong_password(restarted) == 429
 
 
