@@ -13,7 +13,7 @@ PANEL_BASE_URL ?= $(if $(shell grep -sqiE '^\s*base_url\s*=' $(INSTANCE)/panel.t
   $(INSTANCE)/panel.py && echo set),,http://$(LINK_HOST):$(PORT))
 APT      := $(shell [ "$$(id -u)" = 0 ] && echo apt-get || echo sudo apt-get)
 
-.PHONY: run test lint bench setup deps-system clean
+.PHONY: run test lint bench screenshots setup deps-system clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -58,6 +58,10 @@ test: setup deps-system lint
 
 bench: setup deps-system
 	$(PY) -m bench
+
+# Every page, as each role, at 1280 and 375 px, into screenshots/<role>/ (a throw-away demo instance).
+screenshots: setup deps-system
+	$(PY) -m tests.screenshots
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

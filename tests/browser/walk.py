@@ -1,0 +1,142 @@
+"""Every page a role can reach, found the way a person finds them: through the menu.
+
+Shared by the accessibility walk (tests/browser/test_axe.py) and `make screenshots`
+(tests/screenshots.py). Pages are discovered, not listed, so a page another part adds to a
+menu is checked and photographed without touching this file: each menu link, then on each of
+those pages the first link of each new shape that goes one level deeper (a domain, an
+invoice, a customer), which covers the main detail pages.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from playwright.sync_api import Page
+from sqlalchemy import select
+
+from panel.accounts.models import Account
+from panel.auth.models import User
+from panel.extensions import db
+from tests.browser.helpers import sign_in
+from tests.browser_fixtures import settle
+
+WIDTHS = (1280, 375)
+HEIGHT = 800
+
+#: The demo people each area is seen as (`panel demo`): a house customer, a reseller's
+#: customer (white label), a reseller, support staff (also inside an access session), an admin.
+ROLES = {
+    "subscriber": "client21@demo.test",
+    "customer-of-reseller": "client1@demo.test",
+    "reseller": "reseller1@demo.test",
+    "staff": "staff1@demo.test",
+    "staff-in-session": "staff2@demo.test",
+    "admin": "admin@demo.test",
+}
+#: The customer whose page staff open an access session on.
+SESSION_CUSTOMER = "client22@demo.test"
+
+# Ids in a path: UUIDs and numbers. Two links differing only there are one kind of page.
+_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32}|\d+")
+# Links that leave the page's world or act when followed: never walked.
+_SKIP = re.compile(r"^/(logout|unsubscribe/|email-preferences/|access/help/|access/approve/|invite/)|"
+                   r"\.(zip|json|csv|png|pdf|txt|css)$|/(export|download)")
+
+LINKS_JS = """(scope) => [...document.querySelectorAll(scope + ' a[href]')]
+  .map(a => a.href).filter(h => h.startsWith(location.origin))"""
+
+
+@dataclass(frozen=True)
+class Stop:
+    """One page of the walk: its path and a file-friendly name."""
+
+    path: str
+    name: str
+
+
+def name_of(path: str) -> str:
+    """/client/domains/<uuid>/contacts/registrant -> client-domains-id-contacts-registrant."""
+    shape = _ID.sub("id", path.strip("/")) or "home"
+    return re.sub(r"[^a-z0-9]+", "-", shape.lower()).strip("-") or "home"
+
+
+def _paths(page: Page, scope: str) -> list[str]:
+    seen: list[str] = []
+    for href in page.evaluate(LINKS_JS, scope):
+        parts = urlsplit(href)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        if path not in seen and not _SKIP.search(parts.path):
+            seen.append(path)
+    return seen
+
+
+def area_of(path: str) -> str:
+    return "/" + path.strip("/").split("/", 1)[0] + "/"
+
+
+def stops(page: Page) -> Iterator[Stop]:
+    """Visit every menu page and one of each kind of page one level below it, yielding each
+    once the browser is on it (the caller checks or photographs it there). ``page`` is
+    signed in and on its home page."""
+    menu = _paths(page, 'nav[aria-label="Main"]')
+    seen_shapes: set[str] = set()
+    for path in menu:
+        response = page.goto(path)
+        if response is None or "text/html" not in response.headers.get("content-type", ""):
+            continue
+        shape = name_of(urlsplit(path).path)
+        if shape in seen_shapes:
+            continue
+        seen_shapes.add(shape)
+        deeper = [p for p in _paths(page, "main") if p not in menu
+                  and urlsplit(p).path.startswith(urlsplit(path).path.rstrip("/") + "/")
+                  and _ID.search(urlsplit(p).path)]
+        yield Stop(path, shape)
+        for detail in deeper:
+            kind = name_of(urlsplit(detail).path)
+            if kind in seen_shapes:
+                continue
+            seen_shapes.add(kind)
+            response = page.goto(detail)
+            if response is not None and response.ok and \
+                    "text/html" in response.headers.get("content-type", ""):
+                yield Stop(detail, kind)
+
+
+def account_id_of(email: str) -> str:
+    user = db.session.execute(select(User).where(User.email.matches(email))).scalar_one()
+    account = db.session.get(Account, user.account_id)
+    assert account is not None
+    ident = str(account.id)
+    settle()
+    return ident
+
+
+def open_access_session(page: Page, customer_email: str) -> str:
+    """As the signed-in staff member, open an access session on the customer through the real
+    form; returns the path of the staff customer page, now inside the session."""
+    account = account_id_of(customer_email)
+    page.goto(f"/admin/access/new/{account}")
+    page.get_by_label("Reason").select_option(index=1)
+    page.get_by_label("Ticket or case reference").fill("TICKET-4242")
+    page.get_by_label("Note").fill("Customer asked us to check their domain contacts.")
+    page.get_by_role("button", name="Open session").click()
+    page.wait_for_load_state()
+    return f"/admin/customers/{account}"
+
+
+def enter(page: Page, role: str, password: str) -> list[Stop]:
+    """Sign in as the role's demo person; the extra stops only this role has (the customer page
+    inside an access session)."""
+    sign_in(page, ROLES[role], password)
+    reject = page.get_by_role("button", name="Reject all")
+    if reject.count():  # what a new person does once; the banner then stays out of the pictures
+        reject.first.click()
+        page.wait_for_load_state()
+    if role == "staff-in-session":
+        customer = open_access_session(page, SESSION_CUSTOMER)
+        return [Stop(customer, "admin-customers-id-in-session")]
+    return []
