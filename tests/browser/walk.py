@@ -9,21 +9,35 @@ invoice, a customer), which covers the main detail pages.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
+import socket
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
+from flask import Flask
 from playwright.sync_api import Page
 from sqlalchemy import select
+from werkzeug.serving import make_server
 
+from panel import demo, migrate
 from panel.accounts.models import Account
+from panel.app import create_app
 from panel.auth.models import User
+from panel.crypto.keyring import initialise
 from panel.extensions import db
+from panel.instance_setup import setup
 from tests.browser.helpers import sign_in
 from tests.browser_fixtures import settle
 
 WIDTHS = (1280, 375)
+#: Pages anyone sees before signing in (those that answer 404 here are skipped).
+PUBLIC = ["/login", "/forgot-password", "/signup", "/privacy", "/cookies"]
 HEIGHT = 800
 
 #: The demo people each area is seen as (`panel demo`): a house customer, a reseller's
@@ -140,3 +154,37 @@ def enter(page: Page, role: str, password: str) -> list[Stop]:
         customer = open_access_session(page, SESSION_CUSTOMER)
         return [Stop(customer, "admin-customers-id-in-session")]
     return []
+
+
+@contextlib.contextmanager
+def demo_site(instance: Path, **config: Any) -> Iterator[tuple[Flask, str]]:
+    """A panel on a fresh instance, set up as `make run` does it (secrets, migrations,
+    `panel demo`), served from a thread on a free port; yields the app (its context pushed, for
+    the sign-in codes) and the base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    base = f"http://127.0.0.1:{port}"
+    setup(instance)
+    app = create_app({"INSTANCE_PATH": str(instance), "BASE_URL": base,
+                      "DATABASE_URL": f"sqlite:///{instance / 'panel.db'}", "SMTP_URL": None,
+                      **config})
+    for noisy in ("werkzeug", "panel.request"):  # progress, not a request log
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    with app.app_context():
+        migrate.upgrade(app)
+        initialise(db.engine, app.extensions["panel.keyring"].master)
+        demo.seed()
+        settle()
+        server = make_server("127.0.0.1", port, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                                  daemon=True, name="demo-site")
+        thread.start()
+        try:
+            yield app, base
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=5)
+            db.session.remove()
+            db.engine.dispose()
