@@ -1,6 +1,9 @@
 """`panel demo`: idempotent demo data, with progress, and the demo logins.
 
 Running it twice changes nothing; with --password it sets every demo login to that password.
+Plugins add their own history through `panel_demo_data`; the mail all this queued is then
+delivered (to the instance's Maildir unless PANEL_SMTP_URL is set), so the admin mail viewer
+shows real notices.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from panel.billing.models import Invoice, PaymentMethod, Service
 from panel.db_types import today
 from panel.domains.models import CONTACT_ROLES, Domain, DomainContact
 from panel.extensions import db
+from panel.hooks import hook
+from panel.mail.outbox import deliver_due
 from panel.reseller.models import ResellerBrand
 
 DEFAULT_PASSWORD = "demo-password"
@@ -158,6 +163,9 @@ def seed(password: str | None = None, as_json: bool = False) -> list[dict[str, o
             db.session.commit()
     _brand(users.get("reseller1@demo.test"))
     db.session.commit()
+    hook().panel_demo_data(people=users, say=out)
+    db.session.commit()
+    out(f"mail: {deliver_due(limit=1000)}")
     rows = [{"email": p.email, "password": chosen, "role": p.role, "totp_secret": users[p.email].totp_secret}
             for p in people]
     if as_json:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
     from email.message import EmailMessage
 
     import click
@@ -189,3 +189,10 @@ def panel_reseller_customer_columns(reseller: User, account_ids: list[Any]) -> d
 def panel_reseller_customer_sections(reseller: User, account: Account) -> list[str]:
     """Extra sections (``Markup``) for the page where a reseller manages one of its own
     customers, e.g. the customer's open data requests and removal requests to the host."""
+
+
+@hookspec
+def panel_demo_data(people: dict[str, User], say: Callable[[str], None]) -> None:
+    """`panel demo`: add the plugin's own demo history for the demo people (by email), so its
+    pages show something. Must be idempotent: a second `panel demo` adds nothing. ``say``
+    reports progress."""

@@ -20,18 +20,21 @@ from panel.jobs import Job
 from panel.navigation import Banner, NavItem
 from plugins.privacy.access.cli import audit_group
 from plugins.privacy.access.services import act_as, credentials, sessions, trail
+from plugins.privacy.access.services import demo as access_demo
 from plugins.privacy.access.services import help as staff_help
 from plugins.privacy.access.services import records as _access_records  # noqa: F401 - registers
 from plugins.privacy.access.views import admin as access_admin
 from plugins.privacy.access.views import client as access_client
 from plugins.privacy.access.views import link as access_link
 from plugins.privacy.access.views import staff as access_staff
+from plugins.privacy.center.services import demo as center_demo
 from plugins.privacy.center.services import erasure, export
 from plugins.privacy.center.services import records as _center_records  # noqa: F401 - registers
 from plugins.privacy.center.services import requests as center_requests_service
 from plugins.privacy.center.views import data as center_data
 from plugins.privacy.center.views import policy as center_policy
 from plugins.privacy.center.views import requests as center_requests
+from plugins.privacy.email.services import demo as email_demo
 from plugins.privacy.email.services import mailto, preferences
 from plugins.privacy.email.services import records as _email_records  # noqa: F401 - registers
 from plugins.privacy.email.views import campaigns as email_campaigns
@@ -42,6 +45,7 @@ from plugins.privacy.reseller import views as reseller_views
 from plugins.privacy.reseller.services import requests as reseller_requests
 from plugins.privacy.retention.cli import logs_group, retention_group
 from plugins.privacy.retention.services import activity, schedule, signins
+from plugins.privacy.retention.services import demo as retention_demo
 from plugins.privacy.retention.services import records as _retention_records  # noqa: F401
 from plugins.privacy.retention.views import activity as retention_activity
 from plugins.privacy.retention.views import cookies as retention_cookies
@@ -55,7 +59,7 @@ from plugins.privacy.whois.views import domains as whois_domains
 from plugins.privacy.whois.views import public as whois_public
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
     from email.message import EmailMessage
 
     import click
@@ -271,3 +275,10 @@ def panel_domain_sections(domain: Any, viewer: User) -> list[Any]:
 def reseller_marketing_pre_send(message: OutboxMessage, headers: dict[str, str]) -> str | None:
     """A suspended reseller's own marketing stops; its customers keep everything else (P27)."""
     return reseller_requests.suspended_reseller_reason(message.category)
+
+
+@hookimpl
+def panel_demo_data(people: dict[str, User], say: Callable[[str], None]) -> None:
+    """`panel demo`: a policy, requests, staff sessions, consent changes, sign-ins and visits."""
+    for feature in (center_demo, access_demo, email_demo, retention_demo):
+        feature.seed(people, say)
