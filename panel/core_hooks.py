@@ -76,19 +76,24 @@ def panel_login_failed(user: User | None, method: str, reason: str) -> None:
 @hookimpl
 def panel_nav_items(area: str, user: User) -> list[NavItem]:
     if area == "client":
-        return [NavItem("Overview", "client.dashboard", 0), NavItem("Profile", "client.profile", 10),
-                NavItem("Domains", "client.domains", 20), NavItem("Services", "client.services", 30),
-                NavItem("Billing", "client.invoices", 40), NavItem("Security", "security.index", 95)]
+        return [NavItem("Overview", "client.dashboard", 0),
+                NavItem("Domains", "client.domains", 20, "Services"),
+                NavItem("Hosting", "client.services", 30, "Services"),
+                NavItem("Billing", "client.invoices", 40, "Services"),
+                NavItem("Profile", "client.profile", 10, "Account"),
+                NavItem("Security", "security.index", 95, "Account")]
     if area == "reseller":
         return [NavItem("Customers", "reseller.dashboard", 0),
-                NavItem("Branding", "reseller.brand_settings", 80),
-                NavItem("Security", "security.index", 95)]
+                NavItem("Branding", "reseller.brand_settings", 80, "Account"),
+                NavItem("Security", "security.index", 95, "Account")]
     if area == "admin":
         items = [NavItem("Customers", "admin.dashboard", 0)]
         if user.role == "admin":
-            items += [NavItem("Plugins", "admin.plugins", 80), NavItem("Mail", "admin_mail.index", 90)]
-            items.append(NavItem("Team", "password_reset_admin.team", 85))  # staff password resets
-        return [*items, NavItem("Security", "security.index", 95)]
+            items += [NavItem("Plugins", "admin.plugins", 80, "Administration"),
+                      NavItem("Mail", "admin_mail.index", 90, "Administration"),
+                      # staff password resets
+                      NavItem("Team", "password_reset_admin.team", 85, "Administration")]
+        return [*items, NavItem("Security", "security.index", 95, "Account")]
     return []
 
 

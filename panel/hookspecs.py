@@ -46,7 +46,9 @@ def panel_blueprints() -> list[Blueprint]:
 
 @hookspec
 def panel_nav_items(area: str, user: User) -> list[NavItem]:
-    """Links for the navigation of ``area`` ("client", "reseller" or "admin") as ``user`` sees it."""
+    """Links for the navigation of ``area`` ("client", "reseller" or "admin") as ``user`` sees it.
+    Each names its group (``NavItem.group``: one of ``panel.navigation.GROUPS[area]``, or a
+    new one, shown after those); the menu shows the groups as short headed lists."""
 
 
 @hookspec

@@ -6,7 +6,7 @@ from flask import request, url_for
 from flask_login import current_user
 
 from panel.hooks import hook
-from panel.navigation import Banner, NavItem
+from panel.navigation import GROUPS, Banner, NavItem
 
 AREAS = {"client": "client", "reseller": "reseller", "admin": "admin", "admin_mail": "admin"}
 HOME = {"subscriber": "client", "reseller": "reseller", "staff": "admin", "admin": "admin"}
@@ -32,11 +32,20 @@ def page_parts(place: str) -> list[str]:
     return [name for group in hook().panel_page_parts(place=place) for name in group or ()]
 
 
-def menu() -> list[dict[str, str | bool]]:
+def menu() -> list[dict[str, object]]:
+    """The signed-in person's menu as groups, each ``{"name", "links"}``; a link is
+    ``{"label", "url", "current"}``. Known groups come in GROUPS' order, others after them."""
     if not current_user.is_authenticated:
         return []
-    where = HOME.get(current_user.role)
+    where = HOME.get(current_user.role) or ""
     items: list[NavItem] = [i for group in hook().panel_nav_items(area=where, user=current_user)
                             for i in group]
-    return [{"label": i.label, "url": url_for(i.endpoint),
-             "current": request.endpoint == i.endpoint} for i in sorted(items, key=lambda i: i.order)]
+    names = list(GROUPS.get(where, ("",)))
+    names += [i.group for i in items if i.group not in names]
+    groups = []
+    for name in dict.fromkeys(names):
+        links = [{"label": i.label, "url": url_for(i.endpoint), "current": request.endpoint == i.endpoint}
+                 for i in sorted(items, key=lambda i: i.order) if i.group == name]
+        if links:
+            groups.append({"name": name, "links": links})
+    return groups

@@ -32,6 +32,7 @@ from plugins.privacy.center.services import erasure, export
 from plugins.privacy.center.services import records as _center_records  # noqa: F401 - registers
 from plugins.privacy.center.services import requests as center_requests_service
 from plugins.privacy.center.views import data as center_data
+from plugins.privacy.center.views import hub as center_hub
 from plugins.privacy.center.views import policy as center_policy
 from plugins.privacy.center.views import requests as center_requests
 from plugins.privacy.email.services import demo as email_demo
@@ -85,7 +86,7 @@ def panel_blueprints() -> list[Blueprint]:
     return [access_client.bp, access_staff.bp, access_link.bp, access_admin.bp,
             center_requests.mine_bp, center_requests.staff_bp,
             center_policy.public_bp, center_policy.client_bp, center_policy.admin_bp,
-            center_data.bp,
+            center_data.bp, center_hub.bp,
             reseller_views.reseller_bp, reseller_views.removals_bp,
             email_unsubscribe.bp, email_preferences.client_bp, email_preferences.staff_bp,
             email_campaigns.staff_bp, email_campaigns.reseller_bp, email_campaigns.partners_bp,
@@ -102,30 +103,31 @@ def panel_migration_dirs() -> list[str]:
 @hookimpl
 def panel_nav_items(area: str, user: User) -> list[NavItem]:
     if area == "client":
-        return [NavItem("My data", "privacy_data.index", 50),
-                NavItem("Change history", "privacy_client.history", 60),
-                NavItem("Staff access", "privacy_client.staff_access", 70),
-                NavItem("Support credentials", "privacy_client.credentials_page", 80),
-                NavItem("Requests", "privacy_requests.mine", 90),
-                NavItem("Email address", "privacy_policy_client.email", 95),
-                NavItem("Email preferences", "privacy_email.index", 96),
-                NavItem("Sign-in activity", "privacy_activity.index", 97)]
+        return [NavItem("Privacy hub", "privacy_hub.index", 45, "Privacy"),
+                NavItem("My data", "privacy_data.index", 50, "Privacy"),
+                NavItem("Requests", "privacy_requests.mine", 55, "Privacy"),
+                NavItem("Staff access", "privacy_client.staff_access", 60, "Privacy"),
+                NavItem("Support credentials", "privacy_client.credentials_page", 65, "Privacy"),
+                NavItem("Email preferences", "privacy_email.index", 70, "Privacy"),
+                NavItem("Change history", "privacy_client.history", 75, "Privacy"),
+                NavItem("Email address", "privacy_policy_client.email", 20, "Account"),
+                NavItem("Sign-in activity", "privacy_activity.index", 97, "Account")]
     if area == "admin":
-        items = [NavItem("Access sessions", "privacy_staff.index", 10),
-                 NavItem("Data requests", "privacy_request_queue.queue", 20),
-                 NavItem("Removal requests", "privacy_removals.staff_queue", 25),
-                 NavItem("Campaigns", "privacy_campaigns.index", 30),
-                 NavItem("Complaints", "privacy_complaints.index", 35)]
+        items = [NavItem("Access sessions", "privacy_staff.index", 10, "Support"),
+                 NavItem("Complaints", "privacy_complaints.index", 35, "Support"),
+                 NavItem("Data requests", "privacy_request_queue.queue", 20, "Privacy"),
+                 NavItem("Removal requests", "privacy_removals.staff_queue", 25, "Privacy"),
+                 NavItem("Campaigns", "privacy_campaigns.index", 30, "Privacy")]
         if user.role == "admin":
-            items.append(NavItem("Audit trail", "privacy_admin.index", 70))
-            items.append(NavItem("Privacy policy", "privacy_policy_admin.admin_index", 75))
-            items.append(NavItem("Retention", "privacy_retention.index", 78))
-            items.append(NavItem("Partner file", "privacy_partners.share", 76))
-            items.append(NavItem("WHOIS privacy", "privacy_whois_admin.settings", 77))
+            items += [NavItem("Audit trail", "privacy_admin.index", 70, "Privacy"),
+                      NavItem("Privacy policy", "privacy_policy_admin.admin_index", 75, "Privacy"),
+                      NavItem("Partner file", "privacy_partners.share", 76, "Privacy"),
+                      NavItem("WHOIS privacy", "privacy_whois_admin.settings", 77, "Privacy"),
+                      NavItem("Retention", "privacy_retention.index", 78, "Privacy")]
         return items
     if area == "reseller":
-        return [NavItem("Data requests", "privacy_reseller.queue", 20),
-                NavItem("Campaigns", "privacy_reseller_campaigns.index", 30)]
+        return [NavItem("Data requests", "privacy_reseller.queue", 20, "Privacy"),
+                NavItem("Campaigns", "privacy_reseller_campaigns.index", 30, "Privacy")]
     return []
 
 

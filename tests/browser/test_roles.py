@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
@@ -20,11 +21,14 @@ from tests.factories import DEFAULT_PASSWORD, Factories
 
 pytestmark = pytest.mark.browser
 
-CLIENT_CORE = ["Overview", "Profile", "Domains", "Services", "Billing"]
+# The subscriber's menu, grouped (issue 15): Overview; Services; Privacy; Account.
+CLIENT_CORE = ["Overview", "Domains", "Hosting", "Billing", "Profile"]
+CLIENT_PRIVACY = ["Privacy hub", "Change history"]
 ROLES = {
     # role: (home path, heading there, navigation it must show in this order,
     #        other areas' paths that must answer Not found)
-    "subscriber": ("/client/", re.compile(r"^Welcome, Ada$"), [*CLIENT_CORE, "Change history"],
+    "subscriber": ("/client/", re.compile(r"^Welcome, Ada$"),
+                   [*CLIENT_CORE[:4], *CLIENT_PRIVACY, *CLIENT_CORE[4:]],
                    ["/admin/", "/reseller/", "/admin/plugins", "/admin/mail/"]),
     "reseller": ("/reseller/", "Your customers", ["Customers"],
                  ["/client/", "/client/profile", "/client/privacy/history", "/admin/"]),
@@ -34,7 +38,11 @@ ROLES = {
               ["/client/", "/client/privacy/history", "/reseller/"]),
 }
 # Navigation that belongs to one role only: nobody else may see it.
-ONLY = {"subscriber": {*CLIENT_CORE, "Change history"}, "admin": {"Plugins", "Mail", "Team"}}
+ONLY = {"subscriber": {*CLIENT_CORE, *CLIENT_PRIVACY}, "admin": {"Plugins", "Mail", "Team"}}
+#: The headings of each area's menu groups, in order (the top links stand under none).
+GROUPS = {"subscriber": ["Services", "Privacy", "Account"], "reseller": ["Privacy", "Account"],
+          "staff": ["Support", "Privacy", "Account"],
+          "admin": ["Support", "Privacy", "Administration", "Account"]}
 
 
 def assert_nav(page: Page, role: str) -> None:
@@ -45,6 +53,14 @@ def assert_nav(page: Page, role: str) -> None:
     assert not foreign & set(labels), f"{role} sees {foreign & set(labels)}"
     if role != "subscriber":
         assert "Customers" in labels
+    menu = page.get_by_role("navigation", name="Main")
+    assert [t.strip() for t in menu.locator(".group").all_inner_texts()] == GROUPS[role]
+    for group in GROUPS[role]:  # each group is a list named by its heading
+        expect(menu.get_by_role("list", name=group)).to_be_visible()
+    current = menu.locator("[aria-current=page]")
+    if current.count():  # the page itself is marked, once
+        expect(current).to_have_count(1)
+        assert current.get_attribute("href") == urlsplit(page.url).path
 
 
 def make_user(factories: Factories, role: str, **kwargs: Any) -> User:

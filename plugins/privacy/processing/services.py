@@ -165,3 +165,34 @@ def stream(model: type, fields: Iterable[str], *where: Any, order_by: Iterable[A
             if stored is not None:
                 out[name] = desc._open(stored, row[0], desc.aad(row[0]), holder)
         yield out
+
+
+# --- the Privacy hub: each feature's state at a glance ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Glance:
+    """A feature's part of the Privacy hub (/client/privacy/): its state for one account in a
+    few lines (``page``, a template given ``data``), linking to the feature's own page. Features
+    register these as they register categories, so the hub imports no feature."""
+
+    key: str
+    title: str
+    endpoint: str  # the feature's full page
+    page: str
+    summary: Callable[[Account], dict[str, Any]] = field(compare=False)
+    order: int = 1000
+
+
+_GLANCES: dict[str, Glance] = {}
+
+
+def register_glance(*glances: Glance) -> None:
+    """Add (or replace, by key) a feature's part of the Privacy hub."""
+    for glance in glances:
+        _GLANCES[glance.key] = glance
+
+
+def glances() -> list[Glance]:
+    """Every registered part of the Privacy hub, in order."""
+    return sorted(_GLANCES.values(), key=lambda g: g.order)

@@ -21,7 +21,15 @@ from plugins.privacy.access.models import (
     SupportCredential,
 )
 from plugins.privacy.access.services import credentials
-from plugins.privacy.processing.services import BATCH, Category, count, register, stream
+from plugins.privacy.processing.services import (
+    BATCH,
+    Category,
+    Glance,
+    count,
+    register,
+    register_glance,
+    stream,
+)
 
 PAGE = "privacy/access/my_data.html"
 CREDENTIAL_COLUMNS = ("kind", "label", "created_at", "expires_at")  # never host, user or secret
@@ -109,3 +117,17 @@ register(
              order=180, rows=trail_rows, page=PAGE, count=_trail_count),
     erase=erase,
 )
+
+
+def _glance(account: Account) -> dict[str, Any]:
+    """The last time staff opened the account, and any request waiting for the customer."""
+    sessions = select(AccessSession).where(AccessSession.account_id == account.id)
+    last = db.session.execute(sessions.where(AccessSession.started_at.is_not(None))
+                              .order_by(AccessSession.started_at.desc()).limit(1)).scalar()
+    waiting = db.session.execute(sessions.where(AccessSession.status == PENDING)
+                                 .order_by(AccessSession.requested_at)).scalars().all()
+    return {"last": last, "waiting": waiting, "now": utcnow()}
+
+
+register_glance(Glance("staff_access", "Staff access", "privacy_client.staff_access",
+                       "privacy/access/glance.html", _glance, order=30))

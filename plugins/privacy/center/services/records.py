@@ -15,12 +15,23 @@ from sqlalchemy import select
 from panel.accounts.models import CONTACT_FIELDS, Account
 from panel.auth.models import User
 from panel.billing.models import Invoice, PaymentMethod, Service
+from panel.db_types import utcnow
 from panel.domains.models import CONTACT_FIELDS as DOMAIN_CONTACT_FIELDS
 from panel.domains.models import Domain, DomainContact
 from panel.extensions import db
 from panel.passkeys.services import export_account as passkey_rows
+from plugins.privacy.center.models import OPEN, DataRequest
 from plugins.privacy.center.services import email_change, export, policy
-from plugins.privacy.processing.services import CARD_ROWS, Category, Rows, count, register, stream
+from plugins.privacy.processing.services import (
+    CARD_ROWS,
+    Category,
+    Glance,
+    Rows,
+    count,
+    register,
+    register_glance,
+    stream,
+)
 
 PAGE = "privacy/center/my_data_core.html"
 DOMAIN_COLUMNS = ("name", "status", "registered_on", "expires_on", "nameservers", "privacy_enabled")
@@ -210,3 +221,22 @@ register(
              order=65, rows=_passkeys, page=PAGE, summary=_passkeys_card),
     erase=erase,
 )
+
+
+def _open_requests(account: Account) -> dict[str, Any]:
+    return {"open": db.session.execute(
+        select(DataRequest).where(DataRequest.account_id == account.id,
+                                  DataRequest.status.in_(OPEN))
+        .order_by(DataRequest.due_on)).scalars().all()}
+
+
+def _latest_export(account: Account) -> dict[str, Any]:
+    latest = export.mine(account, limit=1)
+    return {"latest": latest[0] if latest else None, "now": utcnow()}
+
+
+register_glance(
+    Glance("requests", "Your requests", "privacy_requests.mine", "privacy/center/glance_requests.html",
+           _open_requests, order=40),
+    Glance("export", "A copy of your data", "privacy_data.index",
+           "privacy/center/glance_export.html", _latest_export, order=50))

@@ -8,7 +8,7 @@ from typing import Any
 from panel.accounts.models import Account
 from plugins.privacy.email.models import ConsentEvent, PartnerDisclosure
 from plugins.privacy.email.services import preferences
-from plugins.privacy.processing.services import Category, counted, register
+from plugins.privacy.processing.services import Category, Glance, counted, register, register_glance
 
 PAGE = "privacy/email/my_data.html"
 
@@ -50,3 +50,13 @@ register(
              order=100, rows=preferences.disclosure_rows, page=PAGE, summary=counted(PartnerDisclosure)),
     erase=preferences.erase,  # marketing stops, links die; consent evidence is kept (P13)
 )
+
+
+def _glance(account: Account) -> dict[str, Any]:
+    now = preferences.current(account)
+    return {"choices": [(c.label, now.get(c.key, False))
+                        for c in preferences.categories_for(account) if c.marketing]}
+
+
+register_glance(Glance("marketing", "Marketing email", "privacy_email.index",
+                       "privacy/email/glance.html", _glance, order=20))

@@ -11,7 +11,14 @@ from sqlalchemy import delete, select
 from panel.accounts.models import Account
 from panel.domains.models import Domain
 from panel.extensions import db
-from plugins.privacy.processing.services import Category, count, counted, register
+from plugins.privacy.processing.services import (
+    Category,
+    Glance,
+    count,
+    counted,
+    register,
+    register_glance,
+)
 from plugins.privacy.whois.models import (
     ANSWERS,
     LEGAL_BASES,
@@ -118,3 +125,13 @@ register(
              order=160, rows=_disclosures, page=PAGE, summary=counted(Disclosure)),
     erase=erase,  # relay messages, complaint cases and their files, disclosures
 )
+
+
+def _glance(account: Account) -> dict[str, Any]:
+    domains = db.session.execute(select(Domain).where(Domain.account_id == account.id)
+                                 .order_by(Domain.name)).scalars().all()
+    return {"domains": domains}
+
+
+register_glance(Glance("whois", "WHOIS privacy", "client.domains", "privacy/whois/glance.html",
+                       _glance, order=10))
