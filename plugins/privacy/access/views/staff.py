@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from panel import audit
 from panel.accounts import masking
@@ -25,11 +26,24 @@ from plugins.privacy.access.services import help as staff_help
 from plugins.privacy.access.services import sessions as access
 from plugins.privacy.access.views import attempt
 
-#: The sign-in help buttons on the staff customer page (panel_page_parts "customer").
-PAGE_PARTS = {"customer": ["privacy/access/staff_help_part.html"]}
+#: The sign-in help buttons on the staff customer page (panel_page_parts "customer"); the
+#: open-session bar at the top of every page a staff member sees while a session is live.
+PAGE_PARTS = {"customer": ["privacy/access/staff_help_part.html"],
+              "top": ["privacy/access/session_bar.html"]}
 
 bp = Blueprint("privacy_staff", __name__, url_prefix="/admin/access",
                template_folder="../templates")
+
+
+@bp.app_context_processor
+def _session_bar() -> dict[str, Any]:
+    """``open_access_sessions()`` for the bar: asked only when the bar is drawn, and only of
+    staff, so other people's pages cost no query."""
+    def open_sessions() -> list[dict[str, Any]]:
+        if not (current_user.is_authenticated and current_user.role in (STAFF, ADMIN)):
+            return []
+        return access.open_sessions(current_user)
+    return {"open_access_sessions": open_sessions}
 
 
 @bp.before_request
@@ -47,11 +61,13 @@ def _mine(session_id: str) -> AccessSession:
 
 @bp.route("/")
 def index() -> Any:
-    query = select(AccessSession).order_by(AccessSession.requested_at.desc()).limit(100)
+    query = (select(AccessSession).options(selectinload(AccessSession.account))
+             .order_by(AccessSession.requested_at.desc()).limit(100))
     if current_user.role != ADMIN:
         query = query.where(AccessSession.staff_id == current_user.id)
     return render_template("privacy/access/staff_sessions.html",
-                           sessions=db.session.execute(query).scalars().all())
+                           sessions=db.session.execute(query).scalars().all(),
+                           masked_name=masking.name)
 
 
 @bp.route("/new/<account_id>", methods=["GET", "POST"])
