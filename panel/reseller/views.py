@@ -18,7 +18,7 @@ from flask import (
 from flask_login import current_user, logout_user
 from werkzeug.routing import BuildError
 
-from panel import audit
+from panel import audit, confirm
 from panel.accounts.forms import ContactForm
 from panel.accounts.models import CLOSED, CONTACT_FIELDS, Account
 from panel.accounts.services import update_account, update_domain_contact
@@ -143,6 +143,12 @@ def invite(account_id: str) -> Any:
 def suspend(account_id: str) -> Any:
     account = get_or_404(current_user, Account, account_id)
     wanted = request.form.get("suspend") == "1"
+    if wanted and not confirm.confirmed():
+        return confirm.ask(
+            f"Suspend client #{account.number}?",
+            f"{account.name or 'The customer'} is signed out at once and cannot sign in until you "
+            "reinstate them. Their sites, domains and data stay as they are.",
+            "Suspend the customer", url_for("reseller.customer", account_id=account.id))
     try:
         customers.set_suspended(current_user, account, wanted)
         flash("Customer suspended: they cannot sign in." if wanted else "Customer reinstated.")

@@ -193,7 +193,8 @@ def test_p17_break_glass_is_for_admins_with_legal_or_abuse_reasons_and_is_announ
                       {**SESSION, "reason": "billing", "break_glass": "y"})
     assert wrong.status_code == 400
     ok = post_form(client, f"/admin/access/new/{account.id}",
-                   {**SESSION, "reason": "legal", "ticket": "LEGAL-9", "break_glass": "y"})
+                   {**SESSION, "reason": "legal", "ticket": "LEGAL-9", "break_glass": "y",
+                    "confirm": "yes"})
     assert ok.status_code == 302
     assert client.get(f"/admin/customers/{account.id}").status_code == 200
     mail = OutboxMessage.query.filter_by(subject="Break-glass access to your account").one()
