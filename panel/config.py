@@ -82,6 +82,9 @@ DEFAULTS: dict[str, Any] = {
     # anyone sending "Authorization: Bearer <METRICS_TOKEN>". Everyone else gets a 404.
     "METRICS_ALLOW": ["127.0.0.0/8", "::1"],
     "METRICS_TOKEN": None,
+    # A reseller's own host names (issue 15): "panel.harbour.example=harbour-web,..." (or a
+    # table in panel.toml): the sign-in page reached there wears that reseller's brand.
+    "BRAND_HOSTS": {},
 }
 
 RETENTION_SETTINGS = tuple(k for k in DEFAULTS if k.startswith("RETENTION_"))
@@ -93,7 +96,7 @@ ENV_NAMES = (
     "PUBLIC_HOLIDAYS", "EMAIL_CONSENT_MODE", "DKIM_KEY", "DKIM_SELECTOR", "DKIM_DOMAIN",
     "PRIVACY_WHOIS_DEFAULT", "PRIVACY_COMPLAINT_DAYS", "WHOIS_REGISTRAR_NAME", "POLICY_NOTICE_DAYS",
     "TRUSTED_PROXIES", "METRICS_ALLOW", "METRICS_TOKEN", "REDIS_URL", "SUPPORT_EMAIL",
-    *RETENTION_SETTINGS,
+    "BRAND_HOSTS", *RETENTION_SETTINGS,
 )
 
 

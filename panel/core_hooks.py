@@ -27,6 +27,7 @@ from panel.password_reset.services import send_requested
 from panel.password_reset.views import admin_bp as password_reset_admin
 from panel.password_reset.views import bp as password_reset
 from panel.public import bp as public
+from panel.reseller import branding
 from panel.reseller.views import bp as reseller
 from panel.reseller.views import branding_bp, invite_bp
 from panel.security.views import bp as security
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from panel.auth.models import User
     from panel.billing.models import Service
     from panel.domains.models import Domain
+    from panel.mail.models import OutboxMessage
 
 
 @hookimpl
@@ -65,6 +67,13 @@ def panel_jobs() -> list[Job]:
             Job("crypto.reencrypt", timedelta(minutes=5), reencrypt_job),
             Job("billing.cancellations", timedelta(hours=1), cancellation.run_job),
             Job("sessions.purge", timedelta(hours=1), purge_idle)]
+
+
+@hookimpl
+def panel_email_pre_send(message: OutboxMessage, headers: dict[str, str]) -> str | None:
+    """Mail to a reseller's customer goes out under the reseller's name (white label)."""
+    branding.email_pre_send(message, headers)
+    return None
 
 
 @hookimpl

@@ -136,7 +136,7 @@ def _brand(reseller: User | None) -> None:
     if reseller is None or db.session.execute(select(ResellerBrand.id).where(
             ResellerBrand.reseller_id == reseller.id)).first():
         return
-    db.session.add(ResellerBrand(reseller_id=reseller.id, name="Harbour Web",
+    db.session.add(ResellerBrand(reseller_id=reseller.id, name="Harbour Web", slug="harbour-web",
                                  colour="#0b6e4f", support_email="privacy@harbour.demo.test",
                                  privacy_url="https://harbour.demo.test/privacy"))
 

@@ -57,7 +57,7 @@ ARGUMENTS = {
     "campaign_id": "campaign_ids", "role": "roles", "key": "maildir_keys", "name": "names",
     "number": "policy_numbers", "rest": "rdap_paths", "filename": "static_files",
     "user_id": "user_ids",
-    "device_id": "device_ids",
+    "device_id": "device_ids", "slug": "brand_slugs",
 }
 # Routes whose argument is a signed token: endpoint -> the World attribute with its tokens.
 TOKEN_ROUTES = {
@@ -181,6 +181,11 @@ class World:
         self.policy_numbers = [policy.current().number]  # type: ignore[union-attr]
         self.rdap_paths = ["nameserver/ns1.panel.test"]  # answered: not implemented (501)
         self.static_files = ["panel.css"]
+        from panel.reseller.models import ResellerBrand
+
+        db.session.add(ResellerBrand(reseller_id=self.reseller.id, name="Safe", slug="safe"))
+        db.session.commit()
+        self.brand_slugs = ["safe"]  # the branded sign-in page, /login/<slug>
         # Live links first (one-click, preference centre), then the ones revoked above.
         self.mail_tokens = [links.make(account.id, "newsletter"), links.make(account.id),
                             *old_links]

@@ -48,6 +48,8 @@ def customer_page(template: str, account_id: str, endpoint: str) -> Any:
         return gate
     form = ContactForm(data={f: getattr(account, f) or "" for f in CONTACT_FIELDS})
     status = 200
+    # read-only until "Edit" (a GET link, no script): a look never risks a stray change
+    editing = request.method == "POST" or request.args.get("edit") == "1"
     if request.method == "POST":
         form = ContactForm()
         if form.validate():
@@ -60,4 +62,5 @@ def customer_page(template: str, account_id: str, endpoint: str) -> Any:
     audit.record(AuditEvent("account.view", actor=current_user, account_id=account.id,
                             object="customer page"))
     db.session.commit()
-    return render_template(template, account=account, form=form, login=login), status
+    return render_template(template, account=account, form=form, login=login,
+                           editing=editing), status

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from sqlalchemy import false, select
 
-from panel import audit, hooks
+from panel import audit, confirm, hooks
 from panel.accounts.forms import CustomerSearchForm
 from panel.accounts.models import Account
 from panel.accounts.views import customer_page, customer_rows
@@ -79,6 +79,14 @@ def plugins() -> Any:
         if action not in ("activate", "deactivate"):
             abort(400)
         active = action == "activate"
+        if not active and not confirm.confirmed():
+            title = host.info(name).get("title") or name
+            return confirm.ask(
+                f"Deactivate the {title} plugin?",
+                f"Every page of the {title} plugin will answer “not found” for everyone, and "
+                "none of its hooks will run (its checks, notices and jobs stop) until an admin "
+                "activates it again. Its data stays in the database.",
+                f"Deactivate {title}", url_for(".plugins"))
         event = AuditEvent(f"plugin.{'activate' if active else 'deactivate'}", actor=current_user,
                            object=f"plugin {name}")
         if not active:

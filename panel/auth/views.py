@@ -6,7 +6,7 @@ import hashlib
 import time
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
@@ -23,6 +23,7 @@ from panel.auth.signin import MFA_KEY, MFA_WINDOW_SECONDS, finish_sign_in
 from panel.crypto import normalise
 from panel.extensions import db, limiter
 from panel.hooks import hook
+from panel.reseller import branding
 from panel.urls import local_target
 
 bp = Blueprint("auth", __name__)
@@ -46,13 +47,19 @@ def _failed(response: Any) -> bool:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@bp.route("/login/<slug>", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"],
                deduct_when=_failed)
 @limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"],
                key_func=_account_key, deduct_when=_failed)
-def login() -> Any:
+def login(slug: str | None = None) -> Any:
+    """A reseller's customers sign in at /login/<brand slug> (or on a host name mapped in
+    BRAND_HOSTS) and see their provider's brand there, not the host's."""
     if current_user.is_authenticated:
         return redirect(home_url(current_user))
+    brand = branding.sign_in_brand(slug, request.host, current_app.config)
+    if slug is not None and brand is None:
+        abort(404)
     form = LoginForm()
     if form.validate_on_submit():
         user = db.session.execute(
@@ -62,7 +69,7 @@ def login() -> Any:
                 hook().panel_login_failed(user=user, method="password", reason="suspended")
                 db.session.commit()
                 form.email.errors = ["This account is suspended. Contact support."]
-                return render_template("auth/login.html", form=form), 403
+                return render_template("auth/login.html", form=form, brand=brand), 403
             if needs_rehash(user.password_hash):
                 user.password_hash = hash_password(form.password.data)
             target = local_target(request.args.get("next"))
@@ -75,9 +82,9 @@ def login() -> Any:
         hook().panel_login_failed(user=user, method="password", reason="wrong_password")
         db.session.commit()
         form.password.errors = [WRONG]
-        return render_template("auth/login.html", form=form), 200
+        return render_template("auth/login.html", form=form, brand=brand), 200
     status = 400 if request.method == "POST" else 200
-    return render_template("auth/login.html", form=form), status
+    return render_template("auth/login.html", form=form, brand=brand), status
 
 
 def _signed_in(user: User, method: str, target: str | None) -> Any:
@@ -150,9 +157,14 @@ def _second_factor_required() -> Any:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
+    """A reseller's customer lands on their provider's sign-in page, not the host's."""
+    brand = branding.brand_for(current_user)
     logout_user()
     session.clear()
     flash("You have signed out.")
+    if brand is not None and brand.slug and not branding.host_slugs(current_app.config).get(
+            request.host.split(":", 1)[0].lower()):
+        return redirect(url_for("auth.login", slug=brand.slug))
     return redirect(url_for("auth.login"))
 
 

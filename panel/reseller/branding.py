@@ -24,6 +24,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from panel import audit
+from panel.accounts.models import Account
 from panel.audit import AuditEvent
 from panel.auth.models import RESELLER, SUBSCRIBER, User
 from panel.db_types import utcnow
@@ -37,6 +38,9 @@ LOGO_MIN_SIDE = 16
 MAGIC = ((b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF87a", "GIF"),
          (b"GIF89a", "GIF"))
 COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")
+#: Paths under /login/ the panel itself uses: never a brand's.
+RESERVED_SLUGS = frozenset({"verify", "passkey", "passkeys"})
 NAME_MAX = 80
 URL_MAX = 500
 
@@ -56,6 +60,7 @@ class Brand:
     privacy_url: str | None
     has_logo: bool
     logo_version: str
+    slug: str | None = None
 
     @property
     def privacy_contact(self) -> str | None:
@@ -72,6 +77,21 @@ def clean_colour(value: str | None) -> str | None:
     if not COLOUR.fullmatch(value):
         raise BrandError("Write the colour as # and six hexadecimal digits, like #0b5cad.")
     return value.lower()
+
+
+def slugify(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40].strip("-")
+
+
+def clean_slug(value: str | None, name: str) -> str | None:
+    """The sign-in address's last part: given, or made from the brand name."""
+    value = (value or "").strip().lower() or slugify(name)
+    if not value:
+        return None
+    if not SLUG.fullmatch(value) or value in RESERVED_SLUGS:
+        raise BrandError("The sign-in address may use lower-case letters, digits and hyphens "
+                         "(up to 40), like harbour-web.")
+    return value
 
 
 def clean_url(value: str | None) -> str | None:
@@ -144,7 +164,7 @@ def brand_of(reseller_id: uuid.UUID | None) -> Brand | None:
     if reseller is None or reseller.role != RESELLER:
         return None
     row = settings(reseller_id)
-    return Brand(reseller_id=reseller_id,
+    return Brand(reseller_id=reseller_id, slug=row.slug if row else None,
                  name=(row.name if row and row.name else reseller.label),
                  colour=row.colour if row else None,
                  support_email=row.support_email if row else None,
@@ -162,6 +182,52 @@ def brand_for(user: Any) -> Brand | None:
     if user.role == SUBSCRIBER and user.account is not None:
         return brand_of(user.account.reseller_id)
     return None
+
+
+def brand_by_slug(slug: str) -> Brand | None:
+    row = db.session.execute(select(ResellerBrand).where(
+        ResellerBrand.slug == slug.lower()[:40])).scalar_one_or_none()
+    return brand_of(row.reseller_id) if row else None
+
+
+def host_slugs(config: dict[str, Any]) -> dict[str, str]:
+    """BRAND_HOSTS as {host name: slug}, from "host=slug,..." or a table."""
+    value = config.get("BRAND_HOSTS") or {}
+    if isinstance(value, str):
+        pairs = [p.split("=", 1) for p in value.split(",") if "=" in p]
+        value = {h: s for h, s in pairs}
+    return {str(h).strip().lower(): str(s).strip().lower() for h, s in dict(value).items()}
+
+
+def sign_in_brand(slug: str | None, host: str, config: dict[str, Any]) -> Brand | None:
+    """The brand of a sign-in page: /login/<slug>, or a host name mapped in BRAND_HOSTS."""
+    if slug is None:
+        slug = host_slugs(config).get(host.split(":", 1)[0].lower())
+    return brand_by_slug(slug) if slug else None
+
+
+def brand_by_logo(version: str) -> ResellerBrand | None:
+    """A logo by its version (its digest's first 12 hex digits), for a sign-in page, where
+    nobody is signed in yet; a logo is public, shown on that page."""
+    if not re.fullmatch(r"[0-9a-f]{12}", version or ""):
+        return None
+    return db.session.execute(select(ResellerBrand).where(
+        ResellerBrand.logo_sha256.startswith(version)).limit(1)).scalar_one_or_none()
+
+
+def email_pre_send(message: Any, headers: dict[str, str]) -> None:
+    """Mail to a reseller's customer carries the reseller's name as its From name, whoever
+    wrote it (the host's notices included): the customer never meets the host (issue 15)."""
+    if FROM_NAME_HEADER in headers or message.account_id is None or not message.to_addr:
+        return
+    account = db.session.get(Account, message.account_id)
+    if account is None or account.reseller_id is None or account.user is None:
+        return
+    if (account.user.email or "").lower() != message.to_addr.lower():
+        return  # a notice about the customer to someone else (the host's staff)
+    brand = brand_of(account.reseller_id)
+    if brand is not None:
+        headers[FROM_NAME_HEADER] = " ".join(brand.name.split())[:NAME_MAX]
 
 
 def mail_branding(reseller_id: uuid.UUID) -> tuple[dict[str, str], str]:
@@ -190,13 +256,18 @@ def context() -> dict[str, Any]:
 
 
 def save(reseller: User, *, name: str, colour: str | None, support_email: str | None,
-         privacy_url: str | None, logo: bytes | None = None, remove_logo: bool = False
-         ) -> list[str]:
+         privacy_url: str | None, logo: bytes | None = None, remove_logo: bool = False,
+         slug: str | None = None) -> list[str]:
     """Validate everything first, then store; returns the names of what changed."""
     name = " ".join((name or "").split())
     if len(name) > NAME_MAX:
         raise BrandError(f"The brand name can be at most {NAME_MAX} characters.")
-    values: dict[str, Any] = {"name": name or None, "colour": clean_colour(colour),
+    slug = clean_slug(slug, name or reseller.label)
+    taken = slug and db.session.execute(select(ResellerBrand.id).where(
+        ResellerBrand.slug == slug, ResellerBrand.reseller_id != reseller.id)).first()
+    if taken:
+        raise BrandError(f"The sign-in address /login/{slug} is taken; choose another.")
+    values: dict[str, Any] = {"name": name or None, "slug": slug, "colour": clean_colour(colour),
                               "support_email": clean_email(support_email),
                               "privacy_url": clean_url(privacy_url)}
     if logo:

@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.widgets import ColorInput
 
 from panel.auth.passwords import MAX_LENGTH, MIN_LENGTH
 from panel.validation import e164_phone, text
@@ -24,7 +25,8 @@ class NewCustomerForm(FlaskForm):
 
 class BrandForm(FlaskForm):
     name = text("Brand name", 80)
-    colour = text("Colour (#rrggbb)", 32)
+    colour = text("Colour", 32, widget=ColorInput())  # the browser's colour picker; no script
+    slug = text("Sign-in address for your customers: /login/…", 40)
     support_email = text("Support and privacy contact email", 254)
     privacy_url = text("Privacy policy address (https://…)", 500)
     logo = FileField("Logo (PNG, JPEG or GIF, up to 200 kB and 800×400 pixels)")

@@ -23,6 +23,8 @@ class ResellerBrand(db.Model):
     reseller_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("user.id", ondelete="CASCADE"), unique=True)
     name: Mapped[str | None] = mapped_column(String(80))
+    # the customers' own sign-in address: /login/<slug>
+    slug: Mapped[str | None] = mapped_column(String(40), unique=True, index=True)
     colour: Mapped[str | None] = mapped_column(String(7))  # "#rrggbb"
     _support_email: Mapped[str | None] = sealed_column("support_email")
     support_email = Sealed()

@@ -18,7 +18,7 @@ from flask import (
 from flask_login import current_user, logout_user
 from werkzeug.routing import BuildError
 
-from panel import audit
+from panel import audit, confirm
 from panel.accounts.forms import ContactForm
 from panel.accounts.models import CLOSED, CONTACT_FIELDS, Account
 from panel.accounts.services import update_account, update_domain_contact
@@ -62,6 +62,7 @@ def cancellations() -> Any:
 
 
 LOGO_READ_LIMIT = branding.LOGO_MAX_BYTES + 1
+DEFAULT_COLOUR = "#0b5cad"  # what the colour picker starts from when no colour is set
 
 
 def _viewed(account: Account, what: str) -> None:
@@ -143,6 +144,12 @@ def invite(account_id: str) -> Any:
 def suspend(account_id: str) -> Any:
     account = get_or_404(current_user, Account, account_id)
     wanted = request.form.get("suspend") == "1"
+    if wanted and not confirm.confirmed():
+        return confirm.ask(
+            f"Suspend client #{account.number}?",
+            f"{account.name or 'The customer'} is signed out at once and cannot sign in until you "
+            "reinstate them. Their sites, domains and data stay as they are.",
+            "Suspend the customer", url_for("reseller.customer", account_id=account.id))
     try:
         customers.set_suspended(current_user, account, wanted)
         flash("Customer suspended: they cannot sign in." if wanted else "Customer reinstated.")
@@ -184,7 +191,20 @@ def brand_settings() -> Any:
     """White label: what the reseller's customers see in the panel and in its mail."""
     row = branding.settings(current_user.id)
     form = BrandForm() if request.method == "POST" else BrandForm(obj=row)
+    if request.method == "GET" and not form.colour.data:
+        form.colour.data = DEFAULT_COLOUR  # a colour input always has a value
     status = 200
+    if request.method == "POST" and request.form.get("action") == "preview":
+        # "Preview": the page again, showing the submitted name and colour; nothing is saved
+        preview = None
+        if form.validate():
+            try:
+                preview = {"name": " ".join((form.name.data or "").split()) or current_user.label,
+                           "colour": branding.clean_colour(form.colour.data)}
+            except branding.BrandError as exc:
+                form.form_errors.append(str(exc))
+        return render_template("reseller/branding.html", form=form, row=row, preview=preview,
+                               brand=branding.brand_of(current_user.id)), 200 if preview else 400
     if request.method == "POST":
         upload = request.files.get("logo")
         data = upload.read(LOGO_READ_LIMIT) if upload and upload.filename else b""
@@ -193,7 +213,7 @@ def brand_settings() -> Any:
                 changed = branding.save(
                     current_user, name=form.name.data or "", colour=form.colour.data,
                     support_email=form.support_email.data, privacy_url=form.privacy_url.data,
-                    logo=data or None, remove_logo=form.remove_logo.data)
+                    logo=data or None, remove_logo=form.remove_logo.data, slug=form.slug.data)
             except branding.BrandError as exc:
                 db.session.rollback()
                 form.form_errors.append(str(exc))
@@ -235,9 +255,11 @@ def accept(token: str) -> Any:
 
 @branding_bp.route("/logo.png")
 def logo() -> Any:
-    """The signed-in person's brand logo: PNG the panel wrote, never sniffed as anything else."""
+    """The signed-in person's brand logo: PNG the panel wrote, never sniffed as anything else.
+    Before sign-in (a branded sign-in page) the version names the logo: logos are public."""
     brand = branding.brand_for(current_user)
-    row = branding.settings(brand.reseller_id) if brand else None
+    row = (branding.settings(brand.reseller_id) if brand
+           else branding.brand_by_logo(request.args.get("v", "")))
     if row is None or not row.logo:
         abort(404)
     etag = row.logo_sha256 or ""
@@ -254,11 +276,26 @@ def theme() -> Any:
     """The brand colour as a style sheet (the CSP allows no inline styles); the colour was
     checked against #rrggbb when it was saved, and again here."""
     brand = branding.brand_for(current_user)
-    colour = brand.colour if brand else None
+    # before sign-in (a branded sign-in page, the branding preview) the colour is the version
+    colour = brand.colour if brand else "#" + request.args.get("v", "")[:6]
     if not colour or not branding.COLOUR.fullmatch(colour):
         abort(404)
     css = (f":root {{ --accent:{colour}; --brand:{colour}; }}\n"
            f".top {{ border-top:4px solid {colour}; }}\n.brand {{ color:{colour}; }}\n")
     return Response(css, mimetype="text/css", headers={
         "X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=300"})
+@branding_bp.route("/preview.css")
+def preview_css() -> Any:
+    """The branding page's preview in a colour not saved yet (``v``: six hex digits); a style
+    sheet, since the CSP allows no inline styles."""
+    colour = "#" + request.args.get("v", "")[:6]
+    if not branding.COLOUR.fullmatch(colour):
+        abort(404)
+    css = (f".brand-preview {{ border-top:4px solid {colour}; }}\n"
+           f".brand-preview .preview-name {{ color:{colour}; }}\n"
+           f".brand-preview .preview-button {{ background:{colour}; border-color:{colour}; }}\n")
+    return Response(css, mimetype="text/css", headers={
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=300"})
+
+
 branding_bp.app_context_processor(branding.context)

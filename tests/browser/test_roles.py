@@ -238,6 +238,8 @@ def test_admin_switches_the_privacy_plugin_off_and_on(new_context: Callable[...,
     privacy = admin.locator("tbody tr", has_text="Privacy")
     expect(privacy.locator("td").nth(2)).to_have_text("active")
     privacy.get_by_role("button", name="Deactivate").click()
+    expect(admin.locator("main")).to_contain_text("none of its hooks will run")  # says what happens
+    admin.get_by_role("button", name="Deactivate Privacy").click()
     expect(admin.get_by_role("status")).to_have_text("Plugin privacy deactivated.")
     expect(privacy.locator("td").nth(2)).to_have_text("deactivated")
 

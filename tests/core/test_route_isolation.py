@@ -74,6 +74,8 @@ PUBLIC_ROUTES = {
     "privacy_rdap.domain": "public RDAP; redacts contacts under WHOIS privacy",
     "privacy_rdap.other": "public RDAP paths other than domain lookups (answered as not found)",
     "privacy_relay.contact": "public WHOIS contact form; the address behind it is never shown",
+    "auth.login": "the sign-in page; /login/<slug> shows a reseller's brand (name, colour, logo), "
+                  "which its customers see anyway",
 }
 # Staff reach these without a session by design: the page is the gate (it asks for an
 # access session) or it is the host's own work queue, showing no personal data. Only GET is

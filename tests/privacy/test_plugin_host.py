@@ -55,8 +55,8 @@ def test_admin_deactivates_and_reactivates_a_plugin(app, client, factories, logi
     login_as("admin")
     page = client.get("/admin/plugins").get_data(as_text=True)
     assert "Privacy" in page and "active" in page
-    assert post_form(client, "/admin/plugins", {"name": "privacy", "action": "deactivate"},
-                     ).status_code == 302
+    assert post_form(client, "/admin/plugins", {"name": "privacy", "action": "deactivate",
+                                                "confirm": "yes"}).status_code == 302
     assert "deactivated" in client.get("/admin/plugins").get_data(as_text=True)
 
     assert "Change history" not in sub_client.get("/client/").get_data(as_text=True)

@@ -14,6 +14,7 @@ from panel.db_types import UTCDateTime, utcnow, uuid_pk
 from panel.extensions import db
 
 if TYPE_CHECKING:
+    from panel.accounts.models import Account
     from panel.auth.models import User
 
 GENESIS = "0" * 64
@@ -99,6 +100,7 @@ class AccessSession(db.Model):
     end_reason: Mapped[str | None] = mapped_column(String(64))
 
     staff: Mapped[User] = relationship(foreign_keys=[staff_id])
+    account: Mapped[Account] = relationship("Account", foreign_keys=[account_id], viewonly=True)
 
     @property
     def reason(self) -> str:

@@ -10,7 +10,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
-from panel import audit
+from panel import audit, confirm
 from panel.accounts import masking
 from panel.accounts.models import Account
 from panel.audit import AuditEvent
@@ -52,12 +52,13 @@ def _staff_only() -> None:
 @reseller_bp.route("/requests/")
 def queue() -> Any:
     found = resell.queue(current_user)
-    ids = {r.account_id for r in found}
+    removals = resell.removals_for(current_user)
+    ids = {r.account_id for r in found} | {m.account_id for m in removals}
     accounts = {a.id: a for a in db.session.execute(
         scoped(current_user, Account).where(Account.id.in_(ids))).scalars()} if ids else {}
     return render_template("privacy/reseller/queue.html", requests=found, accounts=accounts,
                            answered=resell.answered(current_user),
-                           removals=resell.removals_for(current_user), urgency=service.urgency,
+                           removals=removals, urgency=service.urgency,
                            days_left=resell.days_left, today=today())
 
 
@@ -74,8 +75,10 @@ def detail(request_id: str) -> Any:
                            urgency=service.urgency(r))
 
 
-def _act(request_id: str, action: Any, done: str) -> Any:
+def _act(request_id: str, action: Any, done: str, danger: Any = None) -> Any:
     r = resell.own_request(current_user, request_id)
+    if danger is not None and not confirm.confirmed():
+        return confirm.ask(*danger(r), url_for(".detail", request_id=r.id))
     try:
         action(r)
     except (service.RequestError, resell.RemovalError) as exc:
@@ -113,7 +116,11 @@ def fulfil(request_id: str) -> Any:
 def refuse(request_id: str) -> Any:
     form = RefuseForm()
     reason = form.reason.data or "" if form.validate() else ""
-    return _act(request_id, lambda r: service.refuse(r, current_user, reason), "Request refused.")
+    return _act(request_id, lambda r: service.refuse(r, current_user, reason), "Request refused.",
+                (lambda r: (f"Refuse this {r.kind} request?",
+                            f"The request is closed as refused, and your customer is emailed "
+                            f"this reason: “{reason}”. It cannot be reopened.",
+                            "Refuse the request")) if reason else None)
 
 
 @reseller_bp.route("/requests/<request_id>/removal", methods=["POST"])
@@ -167,13 +174,15 @@ def detail_staff(removal_id: str) -> Any:
                            reject_form=RejectErasureForm(), asked=asked, people=people)
 
 
-def _staff_act(removal_id: str, action: Any, done: str) -> Any:
+def _staff_act(removal_id: str, action: Any, done: str, danger: Any = None) -> Any:
     """Acting on a removal is acting on the account: a live access session first (P16)."""
     r = resell.get_removal(removal_id)
     account = db.session.get(Account, r.account_id)
     gate = hook().panel_account_access(viewer=current_user, account=account, purpose="request")
     if gate is not None:
         return gate
+    if danger is not None and not confirm.confirmed():
+        return confirm.ask(*danger(r, account), url_for(".detail", removal_id=r.id))
     try:
         action(r)
     except resell.RemovalError as exc:
@@ -193,7 +202,13 @@ def ask(removal_id: str) -> Any:
 @removals_bp.route("/<removal_id>/approve", methods=["POST"])
 def approve(removal_id: str) -> Any:
     return _staff_act(removal_id, lambda r: resell.complete(r, current_user),
-                      "The customer's data was removed; the reseller has been told.")
+                      "The customer's data was removed; the reseller has been told.",
+                      lambda r, a: (f"Remove the data of client #{a.number} now?",
+                                    "The customer's profile, sign-in, domain contacts and saved "
+                                    "cards are erased at once and cannot be brought back. "
+                                    "Invoices stay for their legal retention. The reseller "
+                                    f"{r.reseller.label} is told the removal is complete.",
+                                    "Remove the data now"))
 
 
 @removals_bp.route("/<removal_id>/reject", methods=["POST"])
@@ -209,7 +224,11 @@ def refuse_removal(removal_id: str) -> Any:
     form = RefuseForm()
     reason = form.reason.data or "" if form.validate() else ""
     return _staff_act(removal_id, lambda r: resell.refuse(r, current_user, reason),
-                      "Removal request refused; the reseller has been told why.")
+                      "Removal request refused; the reseller has been told why.",
+                      (lambda r, a: (f"Refuse the removal of client #{a.number}?",
+                                     f"The removal request is closed as refused and the reseller "
+                                     f"{r.reseller.label} is emailed this reason: “{reason}”.",
+                                     "Refuse the removal")) if reason else None)
 
 
 def customer_section(account: Account) -> Markup:

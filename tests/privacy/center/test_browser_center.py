@@ -96,6 +96,8 @@ def test_p05_p06_p09_correct_export_erase_and_staff_fulfil(
     checker = in_session(checker_email)
     expect(checker.locator("main")).to_contain_text("Sam Support asked to erase this account")
     checker.get_by_role("button", name="Approve and erase now").click()
+    expect(checker.locator("main")).to_contain_text("cannot be brought back")
+    checker.get_by_role("button", name="Erase the data now").click()
     expect(checker.get_by_role("status")).to_contain_text("Erasure approved and carried out.")
 
     # The account is anonymised, its invoices remain, and the customer cannot sign in.

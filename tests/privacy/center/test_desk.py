@@ -139,7 +139,7 @@ def test_p16_with_an_access_session_every_desk_action_works(app, factories, kind
     assert len(sessions) == 1 and None not in sessions  # each step names the access session
 
     again = _file(account, kind, verified=True) if kind != "erasure" else done
-    post_form(staff, f"{DESK}/{again.id}/refuse", {"reason": "Not you"},
+    post_form(staff, f"{DESK}/{again.id}/refuse", {"reason": "Not you", "confirm": "yes"},
               token_from=f"{DESK}/{again.id}")
     db.session.expire_all()
     assert db.session.get(DataRequest, again.id).status == "refused"
@@ -163,7 +163,7 @@ def test_p09_an_erasure_waits_for_a_second_staff_member_who_approves_in_their_ow
     assert "awaiting approval" in a.get(f"{DESK}/").get_data(as_text=True)
 
     # A cannot approve their own request, even by posting the form
-    refused = post_form(a, f"{detail}/approve", token_from=detail)
+    refused = post_form(a, f"{detail}/approve", {"confirm": "yes"}, token_from=detail)
     assert "another staff member must approve" in a.get(refused.headers["Location"]).get_data(
         as_text=True)
     db.session.expire_all()
@@ -182,7 +182,7 @@ def test_p09_an_erasure_waits_for_a_second_staff_member_who_approves_in_their_ow
 
     post_form(b, f"/admin/access/new/{account.id}", SESSION)
     assert "Approve and erase now" in b.get(detail).get_data(as_text=True)
-    post_form(b, f"{detail}/approve", token_from=detail)
+    post_form(b, f"{detail}/approve", {"confirm": "yes"}, token_from=detail)
     db.session.expire_all()
     assert db.session.get(Account, account.id).first_name == "[erased]"
     done = db.session.get(DataRequest, r.id)
@@ -221,7 +221,8 @@ def test_p09_an_erasure_can_be_rejected_with_a_reason_and_asked_again(app, facto
     assert "rejected by Bea Checker" in page and "Ticket says wrong account" in page
     post_form(a, f"{detail}/fulfil", token_from=detail)  # asked again: waiting again
     assert service.pending_erasure(r) is not None
-    post_form(a, f"{detail}/refuse", {"reason": "We need the account holder"}, token_from=detail)
+    post_form(a, f"{detail}/refuse", {"reason": "We need the account holder", "confirm": "yes"},
+              token_from=detail)
     db.session.expire_all()
     assert db.session.get(DataRequest, r.id).status == "refused"
     assert service.pending_erasure(r) is None  # refusing withdrew the pending erasure

@@ -90,7 +90,7 @@ def _second_staff_approves(app, factories, account_id, request_id):
     """Four eyes: an erasure is carried out when another staff member approves it."""
     other = _staff_in_session(app, factories, account_id)
     detail = f"/admin/privacy/requests/{request_id}"
-    return post_form(other, f"{detail}/approve", token_from=detail)
+    return post_form(other, f"{detail}/approve", {"confirm": "yes"}, token_from=detail)
 
 
 def test_p08_staff_queue_oldest_first_with_deadlines_highlighted(app, client, factories):
@@ -136,7 +136,8 @@ def test_p08_refusal_needs_a_reason_the_customer_then_reads(app, client, factori
     post_form(staff, f"/admin/privacy/requests/{r.id}/refuse", {"reason": ""},
               token_from=f"/admin/privacy/requests/{r.id}")
     assert db.session.get(DataRequest, r.id).status == "verified"
-    post_form(staff, f"/admin/privacy/requests/{r.id}/refuse", {"reason": "Please send proof."},
+    post_form(staff, f"/admin/privacy/requests/{r.id}/refuse", {"reason": "Please send proof.",
+                                                                    "confirm": "yes"},
               token_from=f"/admin/privacy/requests/{r.id}")
     assert "refused: Please send proof." in client.get(URL).get_data(as_text=True)
 
@@ -251,7 +252,7 @@ def test_p11_staff_mark_a_childs_account_which_starts_its_erasure(app, factories
     user = factories.subscriber()
     staff = _staff_in_session(app, factories, user.account_id)
     response = post_form(staff, f"/admin/privacy/requests/child/{user.account_id}",
-                         token_from="/admin/access/")
+                         {"confirm": "yes"}, token_from="/admin/access/")
     r = DataRequest.query.one()
     assert response.status_code == 302 and (r.kind, r.status) == ("erasure", "verified")
     post_form(staff, f"/admin/privacy/requests/{r.id}/fulfil", token_from=f"/admin/privacy/requests/{r.id}")

@@ -141,7 +141,8 @@ def test_p25_reseller_corrects_a_domain_contact(as_r1, resellers):
 
 def test_p25_suspended_customer_cannot_sign_in_until_reinstated(as_r1, resellers, make_app):
     url = f"/reseller/customers/{resellers.a1.id}/suspend"
-    assert post_form(as_r1, url, {"suspend": "1"}, token_from="/reseller/").status_code == 302
+    assert post_form(as_r1, url, {"suspend": "1", "confirm": "yes"},
+                     token_from="/reseller/").status_code == 302
     assert resellers.account(resellers.c1).status == "suspended"
     other = make_app().test_client()
     assert login(other, resellers.c1).status_code == 403

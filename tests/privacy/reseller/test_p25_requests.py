@@ -98,6 +98,7 @@ def test_p25_reseller_verifies_then_refuses_with_a_reason(client, resellers):
     post_form(client, f"{url}/refuse", {"reason": ""}, token_from=url)
     db.session.expire_all()
     assert db.session.get(DataRequest, r.id).status == "verified"  # an empty reason refuses nothing
-    post_form(client, f"{url}/refuse", {"reason": "We never send you marketing."}, token_from=url)
+    post_form(client, f"{url}/refuse", {"reason": "We never send you marketing.",
+                                       "confirm": "yes"}, token_from=url)
     db.session.expire_all()
     assert db.session.get(DataRequest, r.id).status == "refused"

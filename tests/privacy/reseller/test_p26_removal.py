@@ -75,13 +75,13 @@ def test_p26_reseller_asks_the_host_and_staff_complete_it(client, resellers, fac
                      token_from=f"/admin/privacy/removals/{r.id}").status_code == 302
     assert "Removal waiting for approval" in staff.get(f"/admin/privacy/removals/{r.id}").get_data(
         as_text=True)
-    post_form(staff, f"/admin/privacy/removals/{r.id}/approve", {},
+    post_form(staff, f"/admin/privacy/removals/{r.id}/approve", {"confirm": "yes"},
               token_from=f"/admin/privacy/removals/{r.id}")  # not their own
     assert resellers.account(resellers.c1).status != "closed"
     second = make_app().test_client()  # four eyes: another staff member, in their own session
     assert login(second, factories.staff()).status_code == 302
     post_form(second, f"/admin/access/new/{resellers.a1.id}", SESSION)
-    assert post_form(second, f"/admin/privacy/removals/{r.id}/approve", {},
+    assert post_form(second, f"/admin/privacy/removals/{r.id}/approve", {"confirm": "yes"},
                      token_from=f"/admin/privacy/removals/{r.id}").status_code == 302
     db.session.expire_all()
     r = db.session.get(RemovalRequest, r.id)
@@ -107,7 +107,7 @@ def test_p26_staff_refusal_needs_a_reason_and_the_reseller_sees_it(client, resel
     r = resell.file_removal(resellers.r1, resellers.a1.id, "")
     assert login(client, factories.staff()).status_code == 302
     url = f"/admin/privacy/removals/{r.id}"
-    refused = post_form(client, f"{url}/refuse", {"reason": "No"}, token_from=url)
+    refused = post_form(client, f"{url}/refuse", {"reason": "No", "confirm": "yes"}, token_from=url)
     assert "/admin/access/new/" in refused.headers["Location"]  # an account action: a session
     db.session.expire_all()
     assert db.session.get(RemovalRequest, r.id).status == "open"
@@ -115,7 +115,8 @@ def test_p26_staff_refusal_needs_a_reason_and_the_reseller_sees_it(client, resel
     post_form(client, f"{url}/refuse", {"reason": ""}, token_from=url)
     db.session.expire_all()
     assert db.session.get(RemovalRequest, r.id).status == "open"
-    post_form(client, f"{url}/refuse", {"reason": "Legal hold on this account"}, token_from=url)
+    post_form(client, f"{url}/refuse", {"reason": "Legal hold on this account", "confirm": "yes"},
+              token_from=url)
     db.session.expire_all()
     assert db.session.get(RemovalRequest, r.id).status == "refused"
     reseller = make_app().test_client()

@@ -131,7 +131,7 @@ def test_p09_staff_close_an_account_only_inside_an_access_session(app, client, f
     assert client.get(url).status_code == 302  # to opening an access session
     post_form(client, f"/admin/access/new/{customer.account_id}",
               {"reason": "support", "ticket": "T-1", "note": "n", "minutes": "30"})
-    assert post_form(client, url, {"action": "close"}).status_code == 302
+    assert post_form(client, url, {"action": "close", "confirm": "yes"}).status_code == 302
     db.session.expire_all()
     assert customer.account.closed_at is not None
     assert post_form(client, url, {"action": "reopen"}).status_code == 302

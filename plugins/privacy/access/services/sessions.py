@@ -60,6 +60,21 @@ def live_session(staff: User, account: Account) -> AccessSession | None:
         .order_by(AccessSession.expires_at.desc()).limit(1)).scalar_one_or_none()
 
 
+def open_sessions(staff: User) -> list[dict[str, object]]:
+    """The staff member's live sessions, for the bar on every page: whose account (client id),
+    why, and how many minutes are left."""
+    now = utcnow()
+    rows = db.session.execute(
+        select(AccessSession, Account.number)
+        .join(Account, Account.id == AccessSession.account_id)
+        .where(AccessSession.staff_id == staff.id, AccessSession.status == ACTIVE,
+               AccessSession.expires_at > now)
+        .order_by(AccessSession.expires_at)).all()
+    return [{"session": s, "number": number,
+             "minutes_left": max(1, -(-int((s.expires_at - now).total_seconds()) // 60))}
+            for s, number in rows]
+
+
 def _event(action: str, s: AccessSession, actor: User | None, result: str = "ok") -> AuditEvent:
     what = f"access session {s.id}" + (" (break-glass)" if s.break_glass else "")
     return AuditEvent(action, actor=actor, account_id=s.account_id, object=what, result=result,

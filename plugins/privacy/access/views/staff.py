@@ -7,8 +7,9 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
-from panel import audit
+from panel import audit, confirm
 from panel.accounts import masking
 from panel.accounts.models import Account
 from panel.audit import AuditEvent
@@ -25,11 +26,26 @@ from plugins.privacy.access.services import help as staff_help
 from plugins.privacy.access.services import sessions as access
 from plugins.privacy.access.views import attempt
 
-#: The sign-in help buttons on the staff customer page (panel_page_parts "customer").
-PAGE_PARTS = {"customer": ["privacy/access/staff_help_part.html"]}
+#: The sign-in help buttons and the dangerous actions, set apart from them, on the staff
+#: customer page (panel_page_parts "customer"); the
+#: open-session bar at the top of every page a staff member sees while a session is live.
+PAGE_PARTS = {"customer": ["privacy/access/staff_help_part.html",
+                           "privacy/access/staff_danger_part.html"],
+              "top": ["privacy/access/session_bar.html"]}
 
 bp = Blueprint("privacy_staff", __name__, url_prefix="/admin/access",
                template_folder="../templates")
+
+
+@bp.app_context_processor
+def _session_bar() -> dict[str, Any]:
+    """``open_access_sessions()`` for the bar: asked only when the bar is drawn, and only of
+    staff, so other people's pages cost no query."""
+    def open_sessions() -> list[dict[str, Any]]:
+        if not (current_user.is_authenticated and current_user.role in (STAFF, ADMIN)):
+            return []
+        return access.open_sessions(current_user)
+    return {"open_access_sessions": open_sessions}
 
 
 @bp.before_request
@@ -47,11 +63,13 @@ def _mine(session_id: str) -> AccessSession:
 
 @bp.route("/")
 def index() -> Any:
-    query = select(AccessSession).order_by(AccessSession.requested_at.desc()).limit(100)
+    query = (select(AccessSession).options(selectinload(AccessSession.account))
+             .order_by(AccessSession.requested_at.desc()).limit(100))
     if current_user.role != ADMIN:
         query = query.where(AccessSession.staff_id == current_user.id)
     return render_template("privacy/access/staff_sessions.html",
-                           sessions=db.session.execute(query).scalars().all())
+                           sessions=db.session.execute(query).scalars().all(),
+                           masked_name=masking.name)
 
 
 @bp.route("/new/<account_id>", methods=["GET", "POST"])
@@ -60,6 +78,20 @@ def new(account_id: str) -> Any:
     form = AccessRequestForm()
     label = masking.email(account.user.email if account.user else None)
     status = 200
+    if form.validate_on_submit() and form.break_glass.data and not confirm.confirmed():
+        try:  # refused at once if it could not be done anyway: nothing to confirm
+            access.validate(current_user, form.reason.data, form.ticket.data or "",
+                            form.minutes.data, True)
+        except access.AccessError:
+            pass
+        else:
+            return confirm.ask(
+                f"Break glass on client #{account.number}?",
+                "The account opens now without the customer's approval, even if they asked to "
+                "approve every access. The customer is emailed that an administrator opened "
+                f"their account for “{access.REASONS[form.reason.data]}”, and the session is "
+                "marked break-glass on their record.", "Break glass and open the account",
+                url_for(".new", account_id=account.id))
     if form.validate_on_submit():
         try:
             s = access.request_access(current_user, account, reason=form.reason.data,

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from panel import audit
+from panel import audit, confirm
 from panel.accounts import masking
 from panel.accounts.erasure import blockers
 from panel.accounts.models import Account
@@ -130,11 +130,17 @@ def detail(request_id: str) -> Any:
         reject_form=RejectErasureForm(), urgency=service.urgency(r), asked=asked, people=people)
 
 
-def _act(request_id: str, action: Any) -> Any:
+def _act(request_id: str, action: Any, danger: Any = None) -> Any:
+    """``danger(r, account)`` gives (title, what happens, button) for an action that needs a
+    confirming second POST; the first one only shows that page."""
     r = _request(request_id)
-    gate = _gate(db.session.get(Account, r.account_id))
+    account = db.session.get(Account, r.account_id)
+    gate = _gate(account)
     if gate is not None:
         return gate
+    if danger is not None and not confirm.confirmed():
+        title, consequence, button = danger(r, account)
+        return confirm.ask(title, consequence, button, url_for(".detail", request_id=r.id))
     try:
         action(r)
     except service.RequestError as exc:
@@ -163,7 +169,12 @@ def fulfil(request_id: str) -> Any:
 def approve(request_id: str) -> Any:
     """The second pair of eyes: another staff member, in their own access session."""
     return _act(request_id, lambda r: (service.approve_erasure(r, current_user),
-                                       flash("Erasure approved and carried out.")))
+                                       flash("Erasure approved and carried out.")),
+                lambda r, a: (f"Erase client #{a.number} now?",
+                              "The customer's profile, sign-in, domain contacts, saved cards and "
+                              "privacy data are erased at once and cannot be brought back. "
+                              "Invoices stay for their legal retention. The customer is told.",
+                              "Erase the data now"))
 
 
 @staff_bp.route("/<request_id>/reject", methods=["POST"])
@@ -178,7 +189,12 @@ def reject(request_id: str) -> Any:
 def refuse(request_id: str) -> Any:
     form = RefuseForm()
     reason = form.reason.data or "" if form.validate() else ""
-    return _act(request_id, lambda r: service.refuse(r, current_user, reason))
+    return _act(request_id, lambda r: service.refuse(r, current_user, reason),
+                (lambda r, a: (f"Refuse this {r.kind} request?",
+                               f"The request of client #{a.number} is closed as refused, and "
+                               f"the customer is emailed this reason: “{reason}”. It cannot be "
+                               "reopened; the customer would have to ask again.",
+                               "Refuse the request")) if reason else None)
 
 
 @staff_bp.route("/<request_id>/document", methods=["POST"])
@@ -242,6 +258,13 @@ def mark_child(account_id: str) -> Any:
     gate = _gate(account)
     if gate is not None:
         return gate
+    if not confirm.confirmed():
+        return confirm.ask(
+            f"Mark client #{account.number} as a child's account?",
+            "An account that belongs to a child under 13 is removed: this files an erasure "
+            "request for the whole account, verified by the email on file. A second staff "
+            "member's approval then erases it.",
+            "Yes, it belongs to a child under 13", url_for("admin.customer", account_id=account.id))
     try:
         r = service.file(account, current_user, kind="erasure", channel="staff",
                          details="The account belongs to a child under 13 (P11).",

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from panel import confirm
 from panel.accounts.models import Account
 from panel.auth.access import role_required
 from panel.auth.models import ADMIN, STAFF
@@ -111,6 +112,14 @@ def account_closure(account_id: str) -> Any:
     form = ClosureForm()
     status = 200
     if form.validate_on_submit():
+        if form.action.data == "close" and not confirm.confirmed():
+            days = current_app.config["RETENTION_CLOSED_ACCOUNT_DAYS"]
+            return confirm.ask(
+                f"Close client #{account.number}?",
+                "The customer is signed out everywhere and cannot sign in, and is emailed. "
+                f"{days} days later their personal data is erased; until then the account can "
+                "be reopened.", "Close the account",
+                url_for("privacy_retention.account_closure", account_id=account.id))
         try:
             if form.action.data == "close":
                 when = closure.close(account, current_user, by_staff=True)
