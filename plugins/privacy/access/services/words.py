@@ -36,6 +36,7 @@ PHRASES: dict[str, str] = {
     "account.reopen": "reopened {your} account",
     "account.erase": "erased the personal data of {your} account",
     "account.email_change_request": "asked to change {your} sign-in email address",
+    "account.email_change": "changed {your} sign-in email address",
     "account.email_change_cancel": "cancelled the change of {your} sign-in email address",
     "domain_contact.update": "changed the contacts of {domain}{fields}",
     "user.suspend": "suspended a sign-in",
