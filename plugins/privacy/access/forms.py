@@ -83,7 +83,7 @@ class TrailFilterForm(FlaskForm):
     account = IntegerField("Client id", validators=[
         Optional(), NumberRange(min=1, max=2**31 - 1, message="A client id is a whole number, "
                                 "as shown on the customer's page.")])
-    action = SelectField("What", choices=[SelectChoice("", "Anything")], validate_choice=True)
+    action = SelectField("What", choices=[SelectChoice("", "Anything")], validators=[Optional()])
     since = DateField("From (UTC)", validators=[Optional()])
     until = DateField("To (UTC)", validators=[Optional()])
 

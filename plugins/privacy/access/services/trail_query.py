@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
 
 from panel.accounts.models import Account
 from panel.extensions import db
@@ -64,23 +65,24 @@ def safe_cell(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA) else text
 
 
-def _numbers(ids: set[Any]) -> dict[Any, int]:
+def _numbers(session: Session, ids: set[Any]) -> dict[Any, int]:
     if not ids:
         return {}
-    return dict(db.session.execute(select(Account.id, Account.number).where(Account.id.in_(ids))).all())
+    return dict(session.execute(select(Account.id, Account.number).where(Account.id.in_(ids))).all())
 
 
-def csv_lines(stmt: Select[Any], viewer: Any) -> Iterator[str]:
-    """The rows of ``stmt``, newest first, as CSV text, one batch of entries at a time."""
+def csv_lines(session: Session, stmt: Select[Any], viewer: Any) -> Iterator[str]:
+    """The rows of ``stmt``, newest first, as CSV text, one batch of entries at a time.
+    ``session`` is the caller's own: a streamed body outlives the request's."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
     last: int | None = None
     while True:
         page = stmt if last is None else stmt.where(AuditEntry.seq < last)
-        rows = list(db.session.execute(page.order_by(AuditEntry.seq.desc())
+        rows = list(session.execute(page.order_by(AuditEntry.seq.desc())
                                        .limit(EXPORT_BATCH)).scalars())
-        numbers = _numbers({r.account_id for r in rows if r.account_id})
+        numbers = _numbers(session, {r.account_id for r in rows if r.account_id})
         for e in rows:
             writer.writerow([safe_cell(v) for v in (
                 e.seq, e.at.isoformat(timespec="seconds"), e.actor_label, e.actor_role,
@@ -94,4 +96,4 @@ def csv_lines(stmt: Select[Any], viewer: Any) -> Iterator[str]:
         if len(rows) < EXPORT_BATCH:
             return
         last = rows[-1].seq
-        db.session.expunge_all()  # a long export must not grow the identity map
+        session.expunge_all()  # a long export must not grow the identity map

@@ -243,8 +243,8 @@ def action_choices() -> list[tuple[str, str]]:
     """Every known action with its words, for a filter: ("whois.privacy_on", "turned WHOIS
     privacy on for a domain")."""
     general = {"your": "the customer's", "you": "the customer", "domain": "a domain",
-               "fields": "", "kind": "a data", "the_kind": "a data", "thing": "a"}
+               "fields": "", "kind": "a", "the_kind": "a", "thing": "a service"}
     out = [(action, phrase.replace("{thing} credential", "a credential")
-            .replace("{thing} plugin", "a plugin").format(**general).replace(" a data ", " a "))
+            .replace("the {thing} plugin", "a plugin").format(**general))
            for action, phrase in PHRASES.items()]
     return sorted(out, key=lambda pair: pair[1])

@@ -3,10 +3,13 @@ export of what the filter found."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
-from flask import Blueprint, Response, render_template, request, stream_with_context
+from flask import Blueprint, Response, render_template, request
 from flask_login import current_user
+from sqlalchemy.orm import Session
 
 from panel import audit
 from panel.audit import AuditEvent
@@ -77,7 +80,15 @@ def export() -> Any:
     audit.record(AuditEvent("audit.export", actor=current_user, object="audit trail as CSV",
                             fields=sorted(asked)))
     db.session.commit()
-    return Response(stream_with_context(trail_query.csv_lines(stmt, current_user)),
-                    mimetype="text/csv", headers={
+    engine = db.engine
+    viewer = SimpleNamespace(id=current_user.id, role=current_user.role,
+                             account_id=current_user.account_id)
+
+    def rows() -> Iterator[str]:
+        # its own session: the body is sent after the view (and its app context) has ended
+        with Session(engine) as session:
+            yield from trail_query.csv_lines(session, stmt, viewer)
+
+    return Response(rows(), mimetype="text/csv", headers={
                         "Content-Disposition": "attachment; filename=audit-trail.csv",
                         "Cache-Control": "no-store"})
