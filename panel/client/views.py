@@ -21,6 +21,7 @@ from panel.domains.models import CONTACT_FIELDS as DOMAIN_CONTACT_FIELDS
 from panel.domains.models import CONTACT_ROLES, Domain
 from panel.extensions import db
 from panel.hooks import hook
+from panel.paging import keyset
 from panel.tenancy import get_or_404, own_account, scoped
 
 bp = Blueprint("client", __name__, url_prefix="/client")
@@ -148,10 +149,9 @@ def keep_service(service_id: str) -> Any:
 
 @bp.route("/invoices")
 def invoices() -> Any:
-    rows = db.session.execute(
-        scoped(current_user, Invoice).order_by(Invoice.issued_on.desc())).scalars().all()
+    page = keyset(scoped(current_user, Invoice), [Invoice.issued_on, Invoice.id])
     methods = db.session.execute(scoped(current_user, PaymentMethod)).scalars().all()
-    return render_template("client/invoices.html", invoices=rows, methods=methods)
+    return render_template("client/invoices.html", page=page, methods=methods)
 
 
 @bp.route("/invoices/<invoice_id>")

@@ -27,6 +27,7 @@ from panel.auth.models import ADMIN
 from panel.extensions import db
 from panel.mail.models import OutboxMessage
 from panel.mail.outbox import maildir_path, status_counts
+from panel.paging import keyset
 
 bp = Blueprint("admin_mail", __name__, url_prefix="/admin/mail")
 PER_PAGE = 50
@@ -51,17 +52,11 @@ def _maildir_enabled() -> bool:
 SIGNED_TOKEN = re.compile(r"(?:(?<=%20)|(?<![A-Za-z0-9_.%\-]))\.?[A-Za-z0-9_\-]+"
                           r"(?:\.[A-Za-z0-9_\-]+)?\.[A-Za-z0-9_\-]{27,}(?![A-Za-z0-9_\-])")
 HIDDEN = "[link hidden: it acts for the recipient]"
-MAX_PAGE = 100_000  # beyond any real outbox; larger numbers overflow the database's integers
 
 
 @bp.route("/")
 def index() -> Any:
-    number = request.args.get("page", 1, type=int) or 1
-    if not 1 <= number <= MAX_PAGE:
-        abort(404)
-    page = db.paginate(select(OutboxMessage).order_by(OutboxMessage.created_at.desc(),
-                                                      OutboxMessage.id),
-                       page=number, per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
+    page = keyset(select(OutboxMessage), [OutboxMessage.created_at, OutboxMessage.id])
     return render_template("mail/outbox.html", page=page, counts=status_counts(),
                            maildir=_maildir_enabled())
 

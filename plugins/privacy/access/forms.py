@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
     IntegerField,
     PasswordField,
     RadioField,
@@ -13,7 +14,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from panel.validation import plain_text
 from plugins.privacy.access.models import CREDENTIAL_KINDS, HELP_FOR_STAFF, REASONS
@@ -63,3 +64,29 @@ class CredentialForm(FlaskForm):
 class StaffHelpForm(FlaskForm):
     kind = RadioField("What to do", choices=[SelectChoice(k, v) for k, v in HELP_FOR_STAFF.items()],
                        validators=[DataRequired(message="Choose what to do.")])
+
+
+def _stripped(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+class TrailFilterForm(FlaskForm):
+    """The admin trail's filter: a GET form, so a filtered view is a link that can be shared
+    (no CSRF: it changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    actor = StringField("Who (name or role)", validators=[
+        Optional(), Length(max=120, message="A name has at most 120 characters."), plain_text],
+        filters=[_stripped])
+    account = IntegerField("Client id", validators=[
+        Optional(), NumberRange(min=1, max=2**31 - 1, message="A client id is a whole number, "
+                                "as shown on the customer's page.")])
+    action = SelectField("What", choices=[SelectChoice("", "Anything")], validators=[Optional()])
+    since = DateField("From (UTC)", validators=[Optional()])
+    until = DateField("To (UTC)", validators=[Optional()])
+
+    def validate_until(self, field: DateField) -> None:
+        if field.data and self.since.data and field.data < self.since.data:
+            raise ValidationError("The end date is before the start date.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from panel.accounts.models import Account
 from panel.extensions import db
@@ -11,11 +11,15 @@ from plugins.privacy.access.models import AuditEntry
 CHANGE_ACTIONS = ("account.update", "domain_contact.update")
 
 
+def changes(account: Account) -> Select[tuple[AuditEntry]]:
+    """The account's changes, for a keyset-paged list on ``AuditEntry.seq``."""
+    return select(AuditEntry).where(AuditEntry.account_id == account.id,
+                                    AuditEntry.action.in_(CHANGE_ACTIONS))
+
+
 def history(account: Account, limit: int = 200) -> list[AuditEntry]:
     return list(db.session.execute(
-        select(AuditEntry).where(AuditEntry.account_id == account.id,
-                                 AuditEntry.action.in_(CHANGE_ACTIONS))
-        .order_by(AuditEntry.seq.desc()).limit(limit)).scalars())
+        changes(account).order_by(AuditEntry.seq.desc()).limit(limit)).scalars())
 
 
 def access_trail(account: Account, session_ids: list) -> dict:  # type: ignore[type-arg]

@@ -15,9 +15,10 @@ from panel.auth.access import role_required
 from panel.auth.models import SUBSCRIBER
 from panel.db_types import utcnow
 from panel.extensions import db
+from panel.paging import keyset
 from panel.tenancy import own_account, parse_id
 from plugins.privacy.access.forms import AccessSettingsForm, CredentialForm
-from plugins.privacy.access.models import AccessSession, SupportCredential
+from plugins.privacy.access.models import AccessSession, AuditEntry, SupportCredential
 from plugins.privacy.access.services import act_as, credentials
 from plugins.privacy.access.services import help as staff_help
 from plugins.privacy.access.services import history as change_history
@@ -38,7 +39,8 @@ def _subscribers_only() -> None:
 @bp.route("/history")
 def history() -> Any:
     account = _account()
-    return render_template("privacy/access/history.html", events=change_history.history(account))
+    page = keyset(change_history.changes(account), [AuditEntry.seq])
+    return render_template("privacy/access/history.html", page=page)
 
 
 def _own_session(session_id: str) -> AccessSession:

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask import current_app, has_request_context, request
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 
 from panel import audit
 from panel.accounts.models import CLOSED, Account
@@ -225,10 +225,14 @@ def unsubscribe_all(account: Account, method: str, *, actor: User | None = None,
                   method, actor=actor, reason=reason)
 
 
+def history_query(account: Account) -> Select[tuple[ConsentEvent]]:
+    """The account's consent evidence, for a keyset-paged list on (at, id)."""
+    return select(ConsentEvent).where(ConsentEvent.account_id == account.id)
+
+
 def history(account: Account) -> list[ConsentEvent]:
     return list(db.session.execute(
-        select(ConsentEvent).where(ConsentEvent.account_id == account.id)
-        .order_by(ConsentEvent.at.desc())).scalars())
+        history_query(account).order_by(ConsentEvent.at.desc(), ConsentEvent.id.desc())).scalars())
 
 
 def label_of(key: str) -> str:

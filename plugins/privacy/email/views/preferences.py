@@ -17,10 +17,11 @@ from panel.auth.access import role_required
 from panel.auth.models import ADMIN, STAFF, SUBSCRIBER
 from panel.extensions import db
 from panel.hooks import hook
+from panel.paging import keyset
 from panel.tenancy import get_or_404, own_account
 from plugins.privacy.access.services.act_as import acting_staff
 from plugins.privacy.email.forms import PreferencesForm, StaffPreferencesForm
-from plugins.privacy.email.models import METHODS, PartnerDisclosure
+from plugins.privacy.email.models import METHODS, ConsentEvent, PartnerDisclosure
 from plugins.privacy.email.services import preferences as email_prefs
 from plugins.privacy.email.services import unsubscribe
 
@@ -58,7 +59,8 @@ def centre_context(account: Account) -> dict[str, Any]:
         .order_by(PartnerDisclosure.at.desc())).scalars().all()
     return {"account": account, "groups": groups,
             "transactional_reason": email_prefs.TRANSACTIONAL_REASON,
-            "history": email_prefs.history(account), "methods": METHODS,
+            "history": keyset(email_prefs.history_query(account),
+                              [ConsentEvent.at, ConsentEvent.id]), "methods": METHODS,
             "label_of": email_prefs.label_of, "notice_text": email_prefs.notice_text,
             "disclosures": disclosures, "mode": email_prefs.mode()}
 
