@@ -152,11 +152,11 @@ def _free_port() -> int:
     raise RuntimeError("no free port in 11000-11999")
 
 
-def _wait(port: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+def _wait(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = 30) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+            raise RuntimeError(f"gunicorn exited: {log.read_text(errors='replace')[-2000:]}")
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 return
@@ -164,12 +164,15 @@ def _wait(port: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> None
     raise RuntimeError(f"gunicorn did not listen on {port}")
 
 
-def _gunicorn(target: str, port: int, env: dict[str, str], cwd: str) -> subprocess.Popen[bytes]:
+def _gunicorn(target: str, port: int, env: dict[str, str], cwd: str,
+              log: Path) -> subprocess.Popen[bytes]:
+    """gunicorn with its log (the panel's one JSON line per request) in a file, as a deployment
+    writes it: a pipe nobody reads fills after a few hundred requests and stalls the workers."""
     cmd = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
            "--log-level", "warning", target]
-    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    _wait(port, proc)
+    with log.open("ab") as sink:
+        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=sink)
+    _wait(port, proc, log)
     return proc
 
 
@@ -226,9 +229,10 @@ def _one_click(quick: bool) -> list[Figure]:
                "PANEL_DATABASE_URL": database, "PANEL_INSTANCE_PATH": tmp,
                "PANEL_PLUGINS": "privacy", "PYTHONPATH": os.pathsep.join([tmp, os.getcwd()])}
         panel_port = _free_port()
-        procs.append(_gunicorn("panel.wsgi:app", panel_port, env, os.getcwd()))
+        procs.append(_gunicorn("panel.wsgi:app", panel_port, env, os.getcwd(),
+                               Path(tmp) / "panel.log"))
         bare_port = _free_port()
-        procs.append(_gunicorn("bare:app", bare_port, env, tmp))
+        procs.append(_gunicorn("bare:app", bare_port, env, tmp, Path(tmp) / "bare.log"))
         _wrk(f"http://127.0.0.1:{panel_port}", script, 1)  # warm up; first POSTs write events
         _wrk(f"http://127.0.0.1:{bare_port}", script, 1)
         ours = _wrk(f"http://127.0.0.1:{panel_port}", script, seconds)
@@ -236,7 +240,11 @@ def _one_click(quick: bool) -> list[Figure]:
     finally:
         for proc in procs:
             proc.terminate()
-            proc.wait(timeout=10)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
         shutil.rmtree(tmp, ignore_errors=True)
     return [ratio_figure("one-click POST req/s vs bare Flask (gunicorn -w 2, wrk)", ours, bare,
                          at_least=0.5, detail=f"{ours:,.0f} vs {bare:,.0f} req/s")]
