@@ -205,7 +205,10 @@ def _without_flush(conn: Connection) -> Iterator[None]:
     if conn.dialect.name != "sqlite":
         yield
         return
-    before = conn.exec_driver_sql("PRAGMA synchronous").scalar()
+    info = conn.connection.info  # kept with the database connection, across checkouts
+    if "panel_synchronous" not in info:
+        info["panel_synchronous"] = conn.exec_driver_sql("PRAGMA synchronous").scalar()
+    before = info["panel_synchronous"]
     conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
     try:
         yield
