@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from panel.accounts.models import CLOSED, Account
@@ -79,6 +79,12 @@ def make(account_id: uuid.UUID, category: str | None = None, gen: int | None = N
     return str(_serializer().dumps([account_id.hex, category or "", gen]))
 
 
+_LOOKUP = (select(Account, EmailLinkKey.generation)
+           .outerjoin(EmailLinkKey, EmailLinkKey.account_id == Account.id)
+           .options(joinedload(Account.user))
+           .where(Account.id == bindparam("account_id")))
+
+
 def _lookup(token: str) -> Link:
     """The link a token names, revoked or not; LinkError if it is forged or its account is
     gone. One statement reads the account, its subscriber (who a change through the link is
@@ -93,11 +99,7 @@ def _lookup(token: str) -> Link:
             raise ValueError
     except (BadSignature, ValueError, TypeError):
         raise LinkError("invalid") from None
-    found = db.session.execute(
-        select(Account, EmailLinkKey.generation)
-        .outerjoin(EmailLinkKey, EmailLinkKey.account_id == Account.id)
-        .options(joinedload(Account.user))
-        .where(Account.id == account_id)).first()
+    found = db.session.execute(_LOOKUP, {"account_id": account_id}).first()
     if found is None or found[0].status == CLOSED:
         raise LinkError("erased")
     current = found[1] or 0
