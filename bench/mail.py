@@ -157,11 +157,24 @@ def _wait(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = 
     while time.monotonic() < end:
         if proc.poll() is not None:
             raise RuntimeError(f"gunicorn exited: {log.read_text(errors='replace')[-2000:]}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
+        if _answers(port):
+            return
         time.sleep(0.1)
-    raise RuntimeError(f"gunicorn did not listen on {port}")
+    raise RuntimeError(f"gunicorn did not answer on {port}")
+
+
+def _answers(port: int, workers: int = 2) -> bool:
+    """Every worker has booted: the master listens at once, but each worker imports and builds
+    the app first (seconds on a busy machine), and wrk would time the boot."""
+    for _ in range(workers * 4):  # the requests spread over the workers
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
+                if not s.recv(12).startswith(b"HTTP/"):
+                    return False
+        except OSError:
+            return False
+    return True
 
 
 def _gunicorn(target: str, port: int, env: dict[str, str], cwd: str,
