@@ -152,24 +152,40 @@ def _free_port() -> int:
     raise RuntimeError("no free port in 11000-11999")
 
 
-def _wait(port: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+def _wait(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = 30) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
+            raise RuntimeError(f"gunicorn exited: {log.read_text(errors='replace')[-2000:]}")
+        if _answers(port):
+            return
         time.sleep(0.1)
-    raise RuntimeError(f"gunicorn did not listen on {port}")
+    raise RuntimeError(f"gunicorn did not answer on {port}")
 
 
-def _gunicorn(target: str, port: int, env: dict[str, str], cwd: str) -> subprocess.Popen[bytes]:
+def _answers(port: int, workers: int = 2) -> bool:
+    """Every worker has booted: the master listens at once, but each worker imports and builds
+    the app first (seconds on a busy machine), and wrk would time the boot."""
+    for _ in range(workers * 4):  # the requests spread over the workers
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
+                if not s.recv(12).startswith(b"HTTP/"):
+                    return False
+        except OSError:
+            return False
+    return True
+
+
+def _gunicorn(target: str, port: int, env: dict[str, str], cwd: str,
+              log: Path) -> subprocess.Popen[bytes]:
+    """gunicorn with its log (the panel's one JSON line per request) in a file, as a deployment
+    writes it: a pipe nobody reads fills after a few hundred requests and stalls the workers."""
     cmd = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
            "--log-level", "warning", target]
-    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    _wait(port, proc)
+    with log.open("ab") as sink:
+        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=sink)
+    _wait(port, proc, log)
     return proc
 
 
@@ -226,9 +242,10 @@ def _one_click(quick: bool) -> list[Figure]:
                "PANEL_DATABASE_URL": database, "PANEL_INSTANCE_PATH": tmp,
                "PANEL_PLUGINS": "privacy", "PYTHONPATH": os.pathsep.join([tmp, os.getcwd()])}
         panel_port = _free_port()
-        procs.append(_gunicorn("panel.wsgi:app", panel_port, env, os.getcwd()))
+        procs.append(_gunicorn("panel.wsgi:app", panel_port, env, os.getcwd(),
+                               Path(tmp) / "panel.log"))
         bare_port = _free_port()
-        procs.append(_gunicorn("bare:app", bare_port, env, tmp))
+        procs.append(_gunicorn("bare:app", bare_port, env, tmp, Path(tmp) / "bare.log"))
         _wrk(f"http://127.0.0.1:{panel_port}", script, 1)  # warm up; first POSTs write events
         _wrk(f"http://127.0.0.1:{bare_port}", script, 1)
         ours = _wrk(f"http://127.0.0.1:{panel_port}", script, seconds)
@@ -236,7 +253,11 @@ def _one_click(quick: bool) -> list[Figure]:
     finally:
         for proc in procs:
             proc.terminate()
-            proc.wait(timeout=10)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
         shutil.rmtree(tmp, ignore_errors=True)
     return [ratio_figure("one-click POST req/s vs bare Flask (gunicorn -w 2, wrk)", ours, bare,
                          at_least=0.5, detail=f"{ours:,.0f} vs {bare:,.0f} req/s")]

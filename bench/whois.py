@@ -3,7 +3,7 @@
 1. WHOIS queries per second with 50 concurrent clients (each query a new TCP connection, as
    RFC 3912 has it), against an asyncio echo server that reads the same query line and writes
    an answer of the same size. Both servers run the same way (their own event loop on a
-   thread); the load generator is the same asyncio client. Target: at least 0.3x.
+   thread); the load generator is the same asyncio client. Target: at least 0.5x (issue 16).
 2. RDAP response time for a private domain (GET /rdap/domain/<name>: redaction, jCard,
    RFC 9537 members, JSON) against a bare Flask JSON endpoint on the same app that reads the
    same domain row and its contacts and returns them as JSON. Target: at most 2x.
@@ -127,7 +127,7 @@ def _whois_figure(app: Any, quick: bool) -> Figure:
     (our_qps, smallest), (echo_qps, _) = max(r[0] for r in rounds), max(r[1] for r in rounds)
     assert smallest > 500, "a WHOIS answer came back short"
     return ratio_figure(f"WHOIS queries/s, {CLIENTS} concurrent clients vs asyncio echo",
-                        our_qps, echo_qps, at_least=0.3,
+                        our_qps, echo_qps, at_least=0.5,
                         detail=f"{our_qps:,.0f} vs {echo_qps:,.0f} q/s")
 
 

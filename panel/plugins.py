@@ -39,6 +39,10 @@ class _HookProxy:
             name, remove_plugins=[self._host.modules[n] for n in inactive])
 
 
+#: Asked once per request to a plugin's page: built once.
+_INACTIVE = select(PluginState.name).where(PluginState.active.is_(False))
+
+
 class PluginHost:
     def __init__(self, allowed: list[str]) -> None:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
@@ -70,8 +74,7 @@ class PluginHost:
         if has_request_context() and "panel_inactive_plugins" in g:
             return g.panel_inactive_plugins
         try:
-            rows = db.session.execute(
-                select(PluginState.name).where(PluginState.active.is_(False))).scalars()
+            rows = db.session.execute(_INACTIVE).scalars()
             names = set(rows) & set(self.modules)
         except Exception:  # noqa: BLE001 - before `panel db upgrade` there is no table yet
             db.session.rollback()

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask import current_app, has_request_context, request
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, bindparam, delete, func, select
 
 from panel import audit
 from panel.accounts.models import CLOSED, Account
@@ -134,11 +134,15 @@ def default_for(cat: Category) -> bool:
     return True if not cat.marketing else mode() == OPT_OUT
 
 
+#: Built once: every one-click POST asks it (bench/mail.py).
+_LATEST = (select(ConsentEvent.granted)
+           .where(ConsentEvent.account_id == bindparam("account_id"),
+                  ConsentEvent.category == bindparam("key"))
+           .order_by(ConsentEvent.at.desc()).limit(1))
+
+
 def _latest(account_id: uuid.UUID, key: str) -> bool | None:
-    return db.session.execute(
-        select(ConsentEvent.granted).where(ConsentEvent.account_id == account_id,
-                                           ConsentEvent.category == key)
-        .order_by(ConsentEvent.at.desc()).limit(1)).scalar()
+    return db.session.execute(_LATEST, {"account_id": account_id, "key": key}).scalar()
 
 
 def preference(account: Account, cat: Category) -> bool:

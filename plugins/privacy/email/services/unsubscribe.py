@@ -26,6 +26,8 @@ from urllib.parse import quote
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload
 
 from panel.accounts.models import CLOSED, Account
 from panel.db_types import utcnow
@@ -53,6 +55,7 @@ class Link:
     account: Account
     category: str | None  # None: a preference-centre link; else a one-click link
     revoked: bool = False  # only ever True for a one-click link (see resolve_one_click)
+    generation: int = 0  # the account's current link generation, read with the account
 
 
 def _serializer() -> URLSafeSerializer:
@@ -76,8 +79,16 @@ def make(account_id: uuid.UUID, category: str | None = None, gen: int | None = N
     return str(_serializer().dumps([account_id.hex, category or "", gen]))
 
 
-def resolve(token: str) -> Link:
-    """The account and category a token names, or LinkError saying why not."""
+_LOOKUP = (select(Account, EmailLinkKey.generation)
+           .outerjoin(EmailLinkKey, EmailLinkKey.account_id == Account.id)
+           .options(joinedload(Account.user))
+           .where(Account.id == bindparam("account_id")))
+
+
+def _lookup(token: str) -> Link:
+    """The link a token names, revoked or not; LinkError if it is forged or its account is
+    gone. One statement reads the account, its subscriber (who a change through the link is
+    recorded as) and its link generation: a one-click POST is a hot path (bench/mail.py)."""
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_CHARS:
         raise LinkError("invalid")
     try:
@@ -88,12 +99,19 @@ def resolve(token: str) -> Link:
             raise ValueError
     except (BadSignature, ValueError, TypeError):
         raise LinkError("invalid") from None
-    account = db.session.get(Account, account_id)
-    if account is None or account.status == CLOSED:
+    found = db.session.execute(_LOOKUP, {"account_id": account_id}).first()
+    if found is None or found[0].status == CLOSED:
         raise LinkError("erased")
-    if gen != generation(account_id):
+    current = found[1] or 0
+    return Link(found[0], category or None, revoked=gen != current, generation=current)
+
+
+def resolve(token: str) -> Link:
+    """The account and category a live token names, or LinkError saying why not."""
+    link = _lookup(token)
+    if link.revoked:
         raise LinkError("revoked")
-    return Link(account, category or None)
+    return link
 
 
 def resolve_centre(token: str) -> Link:
@@ -107,15 +125,7 @@ def resolve_centre(token: str) -> Link:
 def resolve_one_click(token: str) -> Link:
     """A one-click link (the List-Unsubscribe header's), revoked or not, or LinkError: a
     revoked one still unsubscribes, and says so (``Link.revoked``)."""
-    try:
-        link = resolve(token)
-    except LinkError as exc:
-        if exc.kind != "revoked":
-            raise
-        account_hex, category, _ = _serializer().loads(token)  # resolve checked the signature
-        account = db.session.get(Account, uuid.UUID(hex=account_hex))
-        assert account is not None
-        link = Link(account, category or None, revoked=True)
+    link = _lookup(token)
     if link.category is None:
         raise LinkError("not-one-click")
     return link

@@ -76,7 +76,8 @@ def _label(link: Link) -> str:
 
 
 def _one_click_page(link: Link, token: str, *, done: bool) -> str:
-    centre = None if link.revoked else url_for(".centre", token=unsubscribe.make(link.account.id))
+    centre = None if link.revoked else url_for(
+        ".centre", token=unsubscribe.make(link.account.id, gen=link.generation))
     return render_template("privacy/email/unsubscribe.html", what=_label(link), token=token,
                            done=done, revoked=link.revoked, centre_url=centre)
 
@@ -105,8 +106,9 @@ def _one_click_post(token: str) -> Any:
     if email_prefs.category(link.category, link.account) is not None:
         email_prefs.change(link.account, {link.category: False}, "one-click",
                            actor=_subscriber(link))
+    page = _one_click_page(link, token, done=True)  # before the commit expires the account
     db.session.commit()
-    return _one_click_page(link, token, done=True)
+    return page
 
 
 @bp.route("/email-preferences/<path:token>", methods=["GET", "POST"])

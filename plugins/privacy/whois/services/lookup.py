@@ -223,12 +223,25 @@ def _contact(role: str, stored: dict[str, str] | None, private: bool, service: I
     return Contact(role, values, redacted)
 
 
+def fetch(name: str) -> tuple[list[Any], Any] | None:
+    """The stored rows (sealed) that the published record of ``name`` is built from, in one
+    read; ``build`` makes the record. Equal rows give an equal record, so a server may keep
+    what it built for them (WhoisServer does): any change to the domain, a contact, the
+    privacy switch or the service identity changes the rows, and shows at the next query."""
+    return _fetch(name)
+
+
 def lookup_ascii(name: str, service: Identity | None = None) -> Record | None:
     """What WHOIS and RDAP publish for the domain ``name`` (ASCII form), redacted if its privacy
     is on; None if the registry holds no such domain."""
     found = _fetch(name)
     if found is None:
         return None
+    return build(found, service)
+
+
+def build(found: tuple[list[Any], Any], service: Identity | None = None) -> Record:
+    """The published record from ``fetch``'s rows."""
     rows, settings = found
     d, contacts = rows[0], _decrypt(rows)
     service = service or _identity(settings)

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 from flask import Flask
 from limits import parse as parse_limit
@@ -32,6 +33,8 @@ log = logging.getLogger("panel.whois")
 MAX_QUERY_BYTES = 255
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_RATE = "60 per minute"
+#: Answers kept in memory at most (one per domain; cleared when full).
+MAX_KEPT = 10_000
 ROLE_LABELS = {"registrant": "Registrant", "admin": "Admin", "tech": "Tech", "billing": "Billing"}
 FIELD_LABELS = (("name", "Name"), ("organization", "Organization"), ("street", "Street"),
                 ("city", "City"), ("state", "State/Province"), ("postcode", "Postal Code"),
@@ -53,6 +56,15 @@ def _stamp(value: datetime | date) -> str:
 
 def format_record(r: Record) -> str:
     """The answer in the `Key: value` form registries use (ICANN RDDS field names)."""
+    return format_body(r) + footer()
+
+
+def footer() -> str:
+    return f"\r\n>>> Last update of WHOIS database: {_stamp(datetime.now(UTC))} <<<\r\n"
+
+
+def format_body(r: Record) -> str:
+    """Everything of the answer but the time of the query."""
     lines = [f"Domain Name: {r.name.upper()}"]
     if r.unicode_name != r.name:
         lines.append(f"Internationalized Domain Name: {r.unicode_name}")
@@ -71,7 +83,6 @@ def format_record(r: Record) -> str:
                   "data is withheld. To reach the registrant, use the web form:",
                   r.contact_url,
                   "Privacy service: " + ", ".join(r.service.address_lines())]
-    lines += ["", f">>> Last update of WHOIS database: {_stamp(datetime.now(UTC))} <<<"]
     return "\r\n".join(lines) + "\r\n"
 
 
@@ -107,18 +118,32 @@ class WhoisServer:
                                        thread_name_prefix="whois-db")
         self.server: asyncio.Server | None = None
         self.answered = 0
+        #: name -> (the rows it was built from, the answer without its time line)
+        self.answers: dict[str, tuple[Any, str]] = {}
 
     # --- the database side, in the pool -------------------------------------------------
 
     def lookup(self, query: str) -> str:
+        """One indexed read per query. The answer built from the same rows last time is
+        reused: the rows are the version (sealed values included), so whatever changed, the
+        next query shows it, and no answer is kept for a name the registry does not hold."""
         with self.app.app_context():
             try:
-                found = whois_data.lookup(query)
+                name = whois_data.normalise_name(query)
+                found = whois_data.fetch(name)
+                if found is None:
+                    return no_match(query)
+                key = (tuple(found[0]), found[1])
+                kept = self.answers.get(name)
+                if kept is None or kept[0] != key:
+                    if len(self.answers) >= MAX_KEPT:
+                        self.answers.clear()
+                    kept = self.answers[name] = (key, format_body(whois_data.build(found)))
             except BadName:
                 return no_match(query)
             finally:
                 db.session.remove()
-        return format_record(found) if found is not None else no_match(query)
+        return kept[1] + footer()
 
     # --- the connection side, on the loop -------------------------------------------------
 
@@ -157,21 +182,25 @@ class WhoisServer:
             return TOO_LONG + "\r\n"
         if not raw.endswith(b"\r\n"):
             return NO_CRLF + "\r\n"
-        loop = asyncio.get_running_loop()
-        if not await loop.run_in_executor(self.pool, self.allowed, peer):
+        answer = await asyncio.get_running_loop().run_in_executor(
+            self.pool, self._counted, peer, raw[:-2])
+        self.answered += 1
+        return answer
+
+    def _counted(self, peer: str, line: bytes) -> str:
+        """Count the query, then answer it: one trip to the pool for both."""
+        if not self.allowed(peer):
             return (f"% Error: rate limit exceeded: at most {self.limit.amount} queries per "
                     f"{self.limit.GRANULARITY.name} from one address. Try again later.\r\n")
         try:
-            query = raw[:-2].decode("utf-8").strip()
+            query = line.decode("utf-8").strip()
         except UnicodeDecodeError:
             return NOT_TEXT + "\r\n"
         if not query:
             return EMPTY + "\r\n"
         if any(ord(ch) < 32 or ord(ch) == 127 for ch in query) or " " in query:
             return no_match(query.encode("ascii", "replace").decode()[:MAX_QUERY_BYTES])
-        answer = await loop.run_in_executor(self.pool, self.lookup, query)
-        self.answered += 1
-        return answer
+        return self.lookup(query)
 
     async def start(self, host: str, port: int) -> asyncio.Server:
         self.server = await asyncio.start_server(self.handle, host, port,
