@@ -242,6 +242,7 @@ def run_scope(parent: str | None = None) -> Iterator[Run]:
     saved_tempdir = tempfile.tempdir
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     run = Run(root, contextlib.ExitStack())
+    since = _ticks_now()
     previous, _run = _run, run
     os.environ["TMPDIR"], os.environ[MARK] = str(root), run.mark
     tempfile.tempdir = str(root)
@@ -254,7 +255,7 @@ def run_scope(parent: str | None = None) -> Iterator[Run]:
         try:
             run.stack.close()
         finally:
-            kill_marked(run.mark)
+            kill_marked(run.mark, root, since)
             shutil.rmtree(root, ignore_errors=True)
             tempfile.tempdir = saved_tempdir
             for key, value in saved.items():
@@ -267,25 +268,44 @@ def run_scope(parent: str | None = None) -> Iterator[Run]:
                 signal.signal(sig, handler)
 
 
-def marked(mark: str) -> list[int]:
-    """Pids of processes (other than this one) whose environment carries ``mark``."""
-    needle = f"{MARK}={mark}".encode()
-    found = []
+def _ticks_now() -> int:
+    """Now, in the unit of /proc/PID/stat's start time (clock ticks since boot)."""
+    return int(float(Path("/proc/uptime").read_text().split()[0]) * os.sysconf("SC_CLK_TCK"))
+
+
+def leftovers(mark: str, root: Path, since: int) -> list[int]:
+    """Pids of processes the run started: our descendants started since ``since``, those whose
+    environment carries ``mark`` or whose command line names ``root`` (PostgreSQL and Redis
+    write their process titles over their environment; a daemon leaves our tree), and all
+    their descendants."""
+    needle, where, me = f"{MARK}={mark}".encode(), str(root).encode(), os.getpid()
+    parents: dict[int, int] = {}
+    found: set[int] = set()
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+        if not entry.name.isdigit() or int(entry.name) == me:
             continue
+        pid = int(entry.name)
         try:
-            if needle in (entry / "environ").read_bytes().split(b"\0"):
-                found.append(int(entry.name))
-        except OSError:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            parents[pid] = int(fields[1])
+            ours = int(fields[19]) >= since and parents[pid] == me
+            if ours or where in (entry / "cmdline").read_bytes() or \
+                    needle in (entry / "environ").read_bytes().split(b"\0"):
+                found.add(pid)
+        except (OSError, ValueError, IndexError):
             continue
-    return found
+    grew = True
+    while grew:
+        more = {pid for pid, ppid in parents.items() if ppid in found and pid not in found}
+        found |= more
+        grew = bool(more)
+    return sorted(found)
 
 
-def kill_marked(mark: str) -> None:
+def kill_marked(mark: str, root: Path, since: int) -> None:
     """The last net: whatever this run started and did not stop (a server daemonised by a
     child, a worker of a killed master) is killed, and reaped if it is our child."""
-    for pid in marked(mark):
+    for pid in leftovers(mark, root, since):
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
     with contextlib.suppress(ChildProcessError):
@@ -316,6 +336,13 @@ def spawn(cmd: list[str], **kwargs: Any) -> subprocess.Popen[Any]:
     return proc
 
 
+def _drop(admin: str, name: str) -> None:
+    import psycopg
+
+    with contextlib.suppress(psycopg.Error), psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 @contextlib.contextmanager
 def scratch_database() -> Iterator[str]:
     """A new, empty database on this column's backend; yields its URL and drops it after."""
@@ -329,9 +356,12 @@ def scratch_database() -> Iterator[str]:
             conn.execute(f"CREATE DATABASE {name}")
         try:
             yield server.url(name)
-        finally:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        except KeyboardInterrupt:
+            raise  # no waiting on DROP: the server and its folder go with the run
+        except BaseException:
+            _drop(admin, name)
+            raise
+        _drop(admin, name)
     else:
         with tempfile.TemporaryDirectory(prefix="panel-bench-db-") as tmp:
             yield f"sqlite:///{Path(tmp) / 'bench.db'}"
