@@ -52,15 +52,6 @@ def _bound(value: float, at_most: float | None, at_least: float | None) -> tuple
     return "-", None
 
 
-def ratio_figure(name: str, ours: float, baseline: float, *, at_most: float | None = None,
-                 at_least: float | None = None, detail: str = "") -> Figure:
-    """A figure whose number is ours / baseline from one measurement of each; prefer
-    `paired_figure`, which reports the median of repeats and their spread."""
-    ratio = ours / baseline if baseline else float("inf")
-    target, ok = _bound(ratio, at_most, at_least)
-    return Figure(name, target, f"{ratio:.2f}x", ok, detail=detail, value=ratio)
-
-
 # --- paired repeats: A B, B A, A B ... ------------------------------------------------------
 
 #: At least this many pairs behind every ratio, quick runs included (issue 16).
@@ -146,16 +137,6 @@ def timed(fn: Callable[[], Any]) -> float:
         start = time.perf_counter()
         fn()
         return time.perf_counter() - start
-
-
-def best_of(repeat: int, *fns: Callable[[], Any]) -> list[float]:
-    """Run the functions in turn ``repeat`` times (interleaved, so drift hits both) and return
-    each one's best time."""
-    best = [float("inf")] * len(fns)
-    for _ in range(repeat):
-        for i, fn in enumerate(fns):
-            best[i] = min(best[i], timed(fn))
-    return best
 
 
 def fmt_time(seconds: float) -> str:

@@ -200,3 +200,15 @@ def test_plot_draws_each_figure_over_time_as_svg(tmp_path: Path) -> None:
     lines = svg.findall(f"{ns}polyline")
     assert len(lines) == 2 and all(len(p.get("points", "").split()) == 4 for p in lines)
     assert svg.findall(f"{ns}line[@stroke-dasharray]"), "the target is drawn"
+
+
+def test_every_bench_module_reports_its_ratios_from_paired_repeats() -> None:
+    """A single measurement of each side (or the best of a few) is what made the figures
+    noisy: every ratio with a target goes through bench.common.paired."""
+    for path in sorted((ROOT / "bench").glob("*.py")):
+        if path.name in {"__init__.py", "__main__.py", "common.py"}:
+            continue
+        source = path.read_text()
+        assert "best_of" not in source and "ratio_figure" not in source, path.name
+        if "at_most=" in source or "at_least=" in source:
+            assert "paired(" in source and "paired_figure(" in source, path.name

@@ -72,6 +72,7 @@ def test_interrupted_bench_leaves_no_server_database_or_temporary_file(how: str)
     base.chmod(0o711)  # PostgreSQL (as `postgres` when we are root) passes through it
     log = Path(tempfile.mkstemp(prefix="bench-interrupt-", suffix=".log")[1])
     env = {**os.environ, "TMPDIR": str(base), "PYTHONPATH": str(ROOT)}
+    seen: dict[int, str] = {}
     try:
         with log.open("wb") as out:
             bench = subprocess.Popen(
@@ -100,7 +101,7 @@ def test_interrupted_bench_leaves_no_server_database_or_temporary_file(how: str)
         assert started_under(base) == {}, "servers left running"
         assert list(base.iterdir()) == [], "files left behind"
     finally:
-        for pid in started_under(base):
+        for pid in {**still_running(seen), **started_under(base)}:
             os.kill(pid, signal.SIGKILL)
         if bench.poll() is None:
             bench.kill()
