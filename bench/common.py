@@ -14,6 +14,7 @@ import shutil
 import signal
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -181,7 +182,7 @@ class Run:
                 raise BackendUnavailable(f"{PG_BIN / 'initdb'} is missing (Debian's postgresql; "
                                          "`make deps-system` installs it)")
             server = PostgresServer()
-            self.stack.callback(server.stop)  # before start: a half-started server goes too
+            self.stack.callback(_quietly, server.stop)  # a half-started server goes too
             try:
                 server.start()
             except subprocess.CalledProcessError as exc:
@@ -192,6 +193,14 @@ class Run:
                 raise BackendUnavailable(str(exc)) from None
             self._postgres = server
         return self._postgres
+
+
+def _quietly(stop: Callable[[], Any]) -> None:
+    """Clean-up that must not hide the results: a failure is reported, not raised."""
+    try:
+        stop()
+    except Exception as exc:  # noqa: BLE001
+        print(f"bench clean-up: {type(exc).__name__}: {exc}", file=sys.stderr)
 
 
 _run: Run | None = None

@@ -5,7 +5,9 @@ modules measure nothing, and PostgreSQL is stood in for where a column needs it.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
+import tempfile
 import types
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -113,6 +115,35 @@ def test_postgresql_that_cannot_start_says_why_and_the_sqlite_column_runs(
     assert "PostgreSQL could not start: initdb exited 1: could not create directory" in captured.err
     line = next(line for line in captured.out.splitlines() if "a figure" in line)
     assert "1.00x" in line and "not run" in line and "meets target (SQLite only)" in line
+
+
+def test_postgresql_failing_to_start_for_real_says_why(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """An initdb that fails as a broken installation's does: its message reaches the operator,
+    the SQLite column is printed, and nothing of the failed server is left behind."""
+    import tests.pg
+
+    bin_dir = Path(tempfile.mkdtemp(prefix="bench-fake-pg-", dir="/tmp"))
+    try:
+        bin_dir.chmod(0o755)  # as root, initdb runs as `postgres`
+        initdb = bin_dir / "initdb"
+        initdb.write_text("#!/bin/sh\necho 'initdb: error: could not create directory: "
+                          "Permission denied' >&2\nexit 1\n")
+        initdb.chmod(0o755)
+        monkeypatch.setattr(tests.pg, "PG_BIN", bin_dir)
+        base = Path(tempfile.mkdtemp(prefix="bench-fake-pg-run-", dir="/tmp"))
+        monkeypatch.setattr(tempfile, "tempdir", str(base))
+        assert bench(tmp_path, "--no-record", "--strict",
+                     mods=[fake("a", {SQLITE: [1.0] * 5})]) == 0
+        captured = capsys.readouterr()
+        assert "PostgreSQL could not start" in captured.err
+        assert "could not create directory: Permission denied" in captured.err
+        assert "meets target (SQLite only)" in captured.out
+        assert list(base.iterdir()) == []
+    finally:
+        shutil.rmtree(bin_dir, ignore_errors=True)
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_a_failing_module_is_a_miss_in_its_column_and_the_others_still_run(
