@@ -187,8 +187,9 @@ class Run:
                 server.start()
             except subprocess.CalledProcessError as exc:
                 why = (exc.stderr or b"").decode(errors="replace").strip().splitlines()[-3:]
-                raise BackendUnavailable(f"{Path(exc.cmd[-1] if exc.cmd else '?').name}... "
-                                         f"exited {exc.returncode}: {' / '.join(why)}") from None
+                program = next((Path(a).name for a in exc.cmd if str(PG_BIN) in a), "?")
+                raise BackendUnavailable(f"{program} exited {exc.returncode}: "
+                                         f"{' / '.join(why)}") from None
             except (OSError, subprocess.TimeoutExpired) as exc:
                 raise BackendUnavailable(str(exc)) from None
             self._postgres = server

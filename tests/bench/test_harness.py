@@ -138,7 +138,8 @@ def test_postgresql_failing_to_start_for_real_says_why(
                      mods=[fake("a", {SQLITE: [1.0] * 5})]) == 0
         captured = capsys.readouterr()
         assert "PostgreSQL could not start" in captured.err
-        assert "could not create directory: Permission denied" in captured.err
+        assert "initdb exited 1: initdb: error: could not create directory: Permission denied" \
+            in captured.err
         assert "meets target (SQLite only)" in captured.out
         assert list(base.iterdir()) == []
     finally:
