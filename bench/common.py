@@ -216,7 +216,16 @@ def current_backend() -> str:
     return _run.backend if _run is not None else SQLITE
 
 
+_owner = os.getpid()
+
+
 def _raise_interrupt(signum: int, frame: Any) -> None:
+    """SIGTERM in the bench: unwind as Ctrl-C does. A forked child (a multiprocessing worker
+    that Pool.terminate() stops) inherits the handler: there it dies as it would have."""
+    if os.getpid() != _owner:
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
     raise KeyboardInterrupt(f"signal {signum}")
 
 
@@ -226,7 +235,7 @@ def run_scope(parent: str | None = None) -> Iterator[Run]:
     (SIGTERM) turned into KeyboardInterrupt so the same clean-up runs as for Ctrl-C, and on the
     way out every registered resource closed, every process still carrying this run's mark
     killed, and the root deleted. A second Ctrl-C during clean-up is ignored."""
-    global _run
+    global _run, _owner
     root = Path(tempfile.mkdtemp(prefix="panel-bench-run-", dir=parent))
     root.chmod(0o711)  # PostgreSQL runs as `postgres` when we are root: it must pass through
     saved = {k: os.environ.get(k) for k in ("TMPDIR", MARK)}
@@ -237,6 +246,7 @@ def run_scope(parent: str | None = None) -> Iterator[Run]:
     previous, _run = _run, run
     os.environ["TMPDIR"], os.environ[MARK] = str(root), run.mark
     tempfile.tempdir = str(root)
+    _owner = os.getpid()
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         yield run
