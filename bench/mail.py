@@ -191,7 +191,7 @@ def _one_click(quick: bool) -> list[Figure]:
     from plugins.privacy.email.services import unsubscribe
 
     stack = contextlib.ExitStack()  # the database outlives the scratch panel: gunicorn uses it
-    seconds = 2 if quick else 5
+    seconds = 3 if quick else 10
     tmp = tempfile.mkdtemp(prefix="panel-bench-wrk-")
     procs: list[subprocess.Popen[bytes]] = []
     try:
