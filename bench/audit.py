@@ -36,10 +36,10 @@ from bench.common import (
     IsolatedClient,
     fmt_time,
     no_gc,
+    paired,
+    paired_figure,
     post_form,
-    ratio_figure,
     scratch_panel,
-    timed,
 )
 from panel.accounts.services import create_subscriber
 from panel.auth.models import STAFF, User
@@ -167,26 +167,28 @@ def staff_view(quick: bool, *, wal: bool = False) -> Figure:
         browse()  # warm-up: templates compiled, statements cached, pages in the OS cache
         without()
         assert _entries_count() == before + views, "the trail did not record the views"
-        on: list[tuple[float, float]] = []
-        off: list[tuple[float, float]] = []
-        for r in range(rounds):  # interleaved, and the order alternates, so drift hits both
-            pair = [(on, browse), (off, without)]
-            for times, fn in (pair if r % 2 == 0 else pair[::-1]):
-                times.append(_clock(fn))
-        assert _entries_count() == before + views * (rounds + 1), "views lost or recorded twice"
+        cpu: dict[Any, list[float]] = {browse: [], without: []}
+
+        def wall(fn: Callable[[], None]) -> float:
+            seconds, processor = _clock(fn)
+            cpu[fn].append(processor)
+            return seconds
+
+        result = paired(browse, without, repeats=rounds, measure=wall)
+        assert _entries_count() == before + views * (result.repeats + 1), \
+            "views lost or recorded twice"
         verdict = trail.verify()
         db.session.close()
         assert verdict.ok, verdict.message
-    (w_on, c_on), (w_off, c_off) = (
-        (statistics.median(t[0] for t in side) / views, statistics.median(t[1] for t in side) / views)
-        for side in (on, off))
+    w_on, w_off = result.median(0) / views, result.median(1) / views
+    c_on, c_off = (statistics.median(cpu[fn]) / views for fn in (browse, without))
     detail = (f"{fmt_time(w_on)} vs {fmt_time(w_off)} per view, CPU {fmt_time(c_on)} vs "
-              f"{fmt_time(c_off)}; median of {rounds}x{views} GETs")
+              f"{fmt_time(c_off)}; {views} GETs a side")
     if wal:
-        return ratio_figure("same view, SQLite in WAL mode (not the panel's default)", w_on,
-                            w_off, detail=detail + "; for context, no target")
-    return ratio_figure("staff customer-page view, trail on vs off", w_on, w_off, at_most=1.2,
-                        detail=detail + ", SQLite in WAL mode (the panel's default)")
+        return paired_figure("same view, SQLite in WAL mode (not the panel's default)", result,
+                             detail=detail + "; for context, no target")
+    return paired_figure("staff customer-page view, trail on vs off", result, at_most=1.2,
+                         detail=detail + ", SQLite in WAL mode (the panel's default)")
 
 
 # ------------------------------------------------------------------ 2. verify the chain
@@ -293,7 +295,7 @@ def plain_select(batch: int = trail.VERIFY_BATCH) -> int:
 
 def verify_cost(quick: bool) -> Figure:
     n = 100_000 if quick else 1_000_000
-    rounds = 3
+    rounds = 5
     with scratch_panel():
         start = time.perf_counter()
         head = fill(n)
@@ -309,19 +311,13 @@ def verify_cost(quick: bool) -> Figure:
             db.session.close()
 
         plain()  # warm-up: the whole table into the OS cache, the statement compiled
-        t_verify: list[float] = []
-        t_plain: list[float] = []
-        for r in range(rounds):
-            pair: list[tuple[list[float], Callable[[], None]]] = [(t_verify, verify),
-                                                                  (t_plain, plain)]
-            for times, fn in (pair if r % 2 == 0 else pair[::-1]):
-                times.append(timed(fn))
+        result = paired(verify, plain, repeats=rounds)
         for verdict in results:
             assert verdict.ok and verdict.checked == n, verdict.message
         assert head[:16] in results[-1].message
-    ours, base = statistics.median(t_verify), statistics.median(t_plain)
-    return ratio_figure(
-        f"audit verify over {n:,} entries vs plain SELECT", ours, base, at_most=3.0,
+    ours, base = result.median(0), result.median(1)
+    return paired_figure(
+        f"audit verify over {n:,} entries vs plain SELECT", result, at_most=3.0,
         detail=f"{fmt_time(ours)} vs {fmt_time(base)}, verdict ok; fill took {filled:.0f} s")
 
 

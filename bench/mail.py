@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -23,7 +24,16 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.common import Figure, best_of, fmt_time, ratio_figure, scratch_panel
+from bench.common import (
+    Figure,
+    call,
+    fmt_time,
+    paired,
+    paired_figure,
+    scratch_database,
+    scratch_panel,
+    spawn,
+)
 
 PORTS = range(11000, 12000)
 
@@ -122,23 +132,15 @@ def _queueing(quick: bool) -> list[Figure]:
                 db.session.execute(insert(OutboxMessage.__table__), rows)
             db.session.commit()
 
-        def timed_ours() -> None:
-            reset()
-            ours()
-
         ours()  # learn how many are queued, warm caches
-        times = {"ours": [], "sealed": [], "raw": []}
-        for _ in range(2 if quick else 3):
-            for name, fn in (("ours", timed_ours), ("sealed", lambda: (reset(), plain(False))),
-                             ("raw", lambda: (reset(), plain(True)))):
-                times[name].append(best_of(1, fn)[0])
-        t_ours, t_sealed, t_raw = (min(times[k]) for k in ("ours", "sealed", "raw"))
+        result = paired(ours, lambda: plain(False), lambda: plain(True), before=reset)
+        t_ours, t_sealed, t_raw = (result.median(i) for i in range(3))
     detail = (f"{queued[-1]:,} of {n:,} queued in {fmt_time(t_ours)}; "
               f"plain sealed INSERT {fmt_time(t_sealed)}")
-    return [ratio_figure(f"campaign queueing to {n:,} subscribers vs plain INSERT", t_ours, t_sealed,
-                         at_most=3, detail=detail),
-            ratio_figure("same vs INSERT of pre-sealed text (no per-row crypto)", t_ours, t_raw,
-                         detail=f"raw INSERT {fmt_time(t_raw)}")]
+    return [paired_figure(f"campaign queueing to {n:,} subscribers vs plain INSERT", result,
+                          at_most=3, detail=detail),
+            paired_figure("same vs INSERT of pre-sealed text (no per-row crypto)", result,
+                          i=0, j=2, detail=f"raw INSERT {fmt_time(t_raw)}")]
 
 
 def _free_port() -> int:
@@ -184,7 +186,7 @@ def _gunicorn(target: str, port: int, env: dict[str, str], cwd: str,
     cmd = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
            "--log-level", "warning", target]
     with log.open("ab") as sink:
-        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=sink)
+        proc = spawn(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=sink)
     _wait(port, proc, log)
     return proc
 
@@ -205,12 +207,13 @@ def _one_click(quick: bool) -> list[Figure]:
     from panel.extensions import db
     from plugins.privacy.email.services import unsubscribe
 
+    stack = contextlib.ExitStack()  # the database outlives the scratch panel: gunicorn uses it
     seconds = 3 if quick else 10
     tmp = tempfile.mkdtemp(prefix="panel-bench-wrk-")
     procs: list[subprocess.Popen[bytes]] = []
     try:
         secret, master = secrets.token_urlsafe(32), new_master_key()
-        database = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        database = stack.enter_context(scratch_database())
         with scratch_panel(SECRET_KEY=secret, MASTER_KEY=master, DATABASE_URL=database,
                            INSTANCE_PATH=tmp) as app:
             _subscribers(1000)
@@ -248,19 +251,18 @@ def _one_click(quick: bool) -> list[Figure]:
         procs.append(_gunicorn("bare:app", bare_port, env, tmp, Path(tmp) / "bare.log"))
         _wrk(f"http://127.0.0.1:{panel_port}", script, 1)  # warm up; first POSTs write events
         _wrk(f"http://127.0.0.1:{bare_port}", script, 1)
-        ours = _wrk(f"http://127.0.0.1:{panel_port}", script, seconds)
-        bare = _wrk(f"http://127.0.0.1:{bare_port}", script, seconds)
+        result = paired(lambda: _wrk(f"http://127.0.0.1:{panel_port}", script, seconds),
+                        lambda: _wrk(f"http://127.0.0.1:{bare_port}", script, seconds),
+                        measure=call)
     finally:
         for proc in procs:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            proc.stop()  # type: ignore[attr-defined]
         shutil.rmtree(tmp, ignore_errors=True)
-    return [ratio_figure("one-click POST req/s vs bare Flask (gunicorn -w 2, wrk)", ours, bare,
-                         at_least=0.5, detail=f"{ours:,.0f} vs {bare:,.0f} req/s")]
+        stack.close()
+    ours, bare = result.median(0), result.median(1)
+    return [paired_figure("one-click POST req/s vs bare Flask (gunicorn -w 2, wrk)", result,
+                          at_least=0.5, detail=f"{ours:,.0f} vs {bare:,.0f} req/s, "
+                                               f"{seconds} s of wrk a side")]
 
 
 def run(quick: bool) -> list[Figure]:

@@ -11,14 +11,10 @@ Run with ``python -m bench --only security [--quick]``.
 
 from __future__ import annotations
 
-import statistics
-import time
-from typing import Any
-
 import pyotp
 from sqlalchemy import update
 
-from bench.common import Figure, IsolatedClient, fmt_time, no_gc, post_form, ratio_figure, scratch_panel
+from bench.common import Figure, IsolatedClient, fmt_time, paired, paired_figure, post_form, scratch_panel
 from panel.accounts.services import create_subscriber
 from panel.auth.models import User
 from panel.auth.passwords import hash_password
@@ -53,7 +49,10 @@ def sign_in_cost(quick: bool) -> Figure:
             response = post_form(browser, "/login", {"email": plain_email, "password": PASSWORD})
             assert response.headers.get("Location", "").endswith("/client/"), response.status
 
-        def with_code(code: str) -> None:
+        codes: list[str] = []
+
+        def with_code() -> None:
+            code = codes.pop()
             browser = app.test_client()
             response = post_form(browser, "/login", {"email": two_email, "password": PASSWORD})
             assert response.headers.get("Location", "").endswith("/login/verify"), response.status
@@ -61,7 +60,8 @@ def sign_in_cost(quick: bool) -> Figure:
             assert response.headers.get("Location", "").endswith("/client/"), response.status
 
         def fresh_code() -> str:
-            """Each sign-in stands for a new 30-second window: a code is good once."""
+            """Each sign-in stands for a new 30-second window: a code is good once (untimed,
+            before every side)."""
             with app.app_context():
                 db.session.execute(update(User).where(User._totp_secret.is_not(None))
                                    .values(totp_last_step=None))
@@ -69,28 +69,15 @@ def sign_in_cost(quick: bool) -> Figure:
                 db.session.close()
             return pyotp.TOTP(secret).now()
 
-        def clock(fn: Any, *args: Any) -> float:
-            with no_gc():
-                start = time.perf_counter()
-                fn(*args)
-                return time.perf_counter() - start
-
         password_alone()  # warm-up: templates compiled, statements cached
-        with_code(fresh_code())
-        alone: list[float] = []
-        both: list[float] = []
-        for r in range(rounds):  # interleaved, the order alternating, so drift hits both
-            code = fresh_code()
-            if r % 2 == 0:
-                alone.append(clock(password_alone))
-                both.append(clock(with_code, code))
-            else:
-                both.append(clock(with_code, code))
-                alone.append(clock(password_alone))
-    ours, base = statistics.median(both), statistics.median(alone)
-    return ratio_figure("sign-in, password + TOTP code vs password alone", ours, base,
-                        at_most=1.3, detail=f"{fmt_time(ours)} vs {fmt_time(base)}, median of "
-                                            f"{rounds} sign-ins each, from a new browser")
+        codes.append(fresh_code())
+        with_code()
+        result = paired(with_code, password_alone, repeats=rounds,
+                        before=lambda: codes.__setitem__(slice(None), [fresh_code()]))
+    ours, base = result.median(0), result.median(1)
+    return paired_figure("sign-in, password + TOTP code vs password alone", result,
+                         at_most=1.3, detail=f"{fmt_time(ours)} vs {fmt_time(base)} a sign-in, "
+                                             "each from a new browser")
 
 
 def run(quick: bool) -> list[Figure]:

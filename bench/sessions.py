@@ -13,12 +13,20 @@ Run with ``python -m bench --only sessions [--quick]``.
 from __future__ import annotations
 
 import contextlib
-import statistics
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from bench.audit import PASSWORD
-from bench.common import Figure, IsolatedClient, fmt_time, no_gc, post_form, ratio_figure, scratch_panel
+from bench.common import (
+    LABELS,
+    Figure,
+    IsolatedClient,
+    current_backend,
+    fmt_time,
+    paired,
+    paired_figure,
+    post_form,
+    scratch_panel,
+)
 from panel.accounts.services import create_subscriber
 from panel.auth.access import load_session_user, load_user
 from panel.auth.passwords import hash_password
@@ -35,13 +43,6 @@ def cookie_only() -> Iterator[None]:
         yield
     finally:
         login_manager.user_loader(load_session_user)
-
-
-def _clock(fn: Callable[[], None]) -> float:
-    with no_gc():
-        start = time.perf_counter()
-        fn()
-        return time.perf_counter() - start
 
 
 def request_lookup(quick: bool) -> Figure:
@@ -71,18 +72,13 @@ def request_lookup(quick: bool) -> Figure:
 
         browse()  # warm-up: templates compiled, statements cached
         today()
-        ours: list[float] = []
-        base: list[float] = []
-        for r in range(rounds):  # interleaved, the order alternating, so drift hits both
-            pair = [(ours, browse), (base, today)]
-            for times, fn in (pair if r % 2 == 0 else pair[::-1]):
-                times.append(_clock(fn))
+        result = paired(browse, today, repeats=rounds)
         db.session.close()
-    on, off = (statistics.median(side) / views for side in (ours, base))
-    return ratio_figure("signed-in page, server-side session lookup vs signed cookie only", on,
-                        off, at_most=1.15,
-                        detail=f"{fmt_time(on)} vs {fmt_time(off)} per request; median of "
-                               f"{rounds}x{views} GETs of {URL}, SQLite")
+    on, off = (result.median(i) / views for i in (0, 1))
+    return paired_figure("signed-in page, server-side session lookup vs signed cookie only",
+                         result, at_most=1.15,
+                         detail=f"{fmt_time(on)} vs {fmt_time(off)} per request; "
+                                f"{views} GETs of {URL} a side, {LABELS[current_backend()]}")
 
 
 def run(quick: bool) -> list[Figure]:

@@ -14,7 +14,6 @@ Ports 12000-12999. Run with ``python -m bench --only whois [--quick]``.
 from __future__ import annotations
 
 import asyncio
-import statistics
 import threading
 import time
 from datetime import date
@@ -22,7 +21,7 @@ from typing import Any
 
 from flask import jsonify
 
-from bench.common import Figure, best_of, fmt_time, ratio_figure, scratch_panel
+from bench.common import Figure, call, fmt_time, paired, paired_figure, scratch_panel
 from panel.accounts.services import create_subscriber
 from panel.auth.passwords import hash_password
 from panel.domains.models import CONTACT_FIELDS, CONTACT_ROLES, Domain, DomainContact
@@ -115,20 +114,28 @@ def _whois_figure(app: Any, quick: bool) -> Figure:
     answer = server.lookup("private-swan.test").encode()
     echo = Background(lambda: _echo_server(answer))
     total = 1000 if quick else 4000
+    smallest: list[int] = []
+
+    def qps(port: int) -> Any:
+        def go() -> float:
+            rate, least = asyncio.run(_load(port, total))
+            smallest.append(least)
+            return rate
+        return go
+
     try:
         asyncio.run(_load(WHOIS_PORT, 100))  # warm up both
         asyncio.run(_load(ECHO_PORT, 100))
-        rounds = [(asyncio.run(_load(WHOIS_PORT, total)), asyncio.run(_load(ECHO_PORT, total)))
-                  for _ in range(2 if quick else 3)]
+        result = paired(qps(WHOIS_PORT), qps(ECHO_PORT), measure=call)
     finally:
         ours.stop()
         echo.stop()
         server.pool.shutdown(wait=True)
-    (our_qps, smallest), (echo_qps, _) = max(r[0] for r in rounds), max(r[1] for r in rounds)
-    assert smallest > 500, "a WHOIS answer came back short"
-    return ratio_figure(f"WHOIS queries/s, {CLIENTS} concurrent clients vs asyncio echo",
-                        our_qps, echo_qps, at_least=0.5,
-                        detail=f"{our_qps:,.0f} vs {echo_qps:,.0f} q/s")
+    assert min(smallest) > 500, "a WHOIS answer came back short"
+    our_qps, echo_qps = result.median(0), result.median(1)
+    return paired_figure(f"WHOIS queries/s, {CLIENTS} concurrent clients vs asyncio echo",
+                         result, at_least=0.5,
+                         detail=f"{our_qps:,.0f} vs {echo_qps:,.0f} q/s")
 
 
 def _rdap_figure(app: Any, quick: bool) -> Figure:
@@ -149,12 +156,11 @@ def _rdap_figure(app: Any, quick: bool) -> Figure:
     def run(url: str) -> Any:
         return lambda: [client.get(url) for _ in range(n)]
 
-    samples = [best_of(3, run("/rdap/domain/private-swan.test"), run("/bench/bare/private-swan.test"))
-               for _ in range(2 if quick else 4)]
-    ours = statistics.median(s[0] for s in samples) / n
-    bare_t = statistics.median(s[1] for s in samples) / n
-    return ratio_figure("RDAP domain answer vs bare Flask JSON of the same row", ours, bare_t,
-                        at_most=2.0, detail=f"{fmt_time(ours)} vs {fmt_time(bare_t)}")
+    result = paired(run("/rdap/domain/private-swan.test"), run("/bench/bare/private-swan.test"),
+                    repeats=5 if quick else 9)
+    ours, bare_t = result.median(0) / n, result.median(1) / n
+    return paired_figure("RDAP domain answer vs bare Flask JSON of the same row", result,
+                         at_most=2.0, detail=f"{fmt_time(ours)} vs {fmt_time(bare_t)}")
 
 
 def run(quick: bool) -> list[Figure]:
