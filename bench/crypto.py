@@ -54,7 +54,7 @@ def plain_copy(model: type, *, drop: tuple[str, ...], unique: tuple[str, ...] = 
     return type(f"Plain{model.__name__}", (PlainBase,), {"__table__": table})
 
 
-PlainAccount = plain_copy(Account, drop=("phone_bidx",), index=("phone",))
+PlainAccount = plain_copy(Account, drop=("phone_bidx", "profile"), index=("phone",))
 PlainUser = plain_copy(User, drop=("email_bidx",), unique=("email",))
 
 
