@@ -260,11 +260,9 @@ class SealedGroup(Sealed):
             hit = cache.get(self.name)
             if hit is not None and hit[0] == stored:
                 return hit[1]
-        holder = cache.get(_HOLDER)
-        if holder is None:
-            holder = cache[_HOLDER] = current_holder()
+        holder = current_holder()
         row_id = state.get("id") or obj.id  # type: ignore[attr-defined]
-        row_text = _row_text(cache, row_id)
+        row_text = str(row_id)
         if stored is None:
             values = self._before_regrouping(obj, row_id, row_text, holder)
         else:
@@ -302,7 +300,7 @@ class SealedGroup(Sealed):
         else:
             values[member.name] = value
         cache = obj.__dict__[_CACHE]
-        ring = cache[_HOLDER].get()
+        ring = current_holder().get()
         stored = ring.seal(self.format(values),
                            self._aad_prefix + _row_text(cache, obj.id))  # type: ignore[attr-defined]
         setattr(obj, self.storage, stored)
