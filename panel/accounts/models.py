@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from panel.auth.models import User
-from panel.crypto import Sealed, normalise, sealed_column
+from panel.crypto import Sealed, SealedGroup, normalise, sealed_column
 from panel.db_types import UTCDateTime, created_at, uuid_pk
 from panel.extensions import db
 
@@ -32,31 +32,35 @@ class Account(db.Model):
     # Set when the account is closed: the retention schedule erases it a grace period later.
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
-    _first_name: Mapped[str | None] = sealed_column("first_name")
-    first_name = Sealed()
-    _last_name: Mapped[str | None] = sealed_column("last_name")
-    last_name = Sealed()
-    _company: Mapped[str | None] = sealed_column("company")
-    company = Sealed()
-    _phone: Mapped[str | None] = sealed_column("phone")
+    # The sealed fields are read together (a profile, an export, a list's names): one envelope
+    # per row, opened once, instead of one per field (issue 16).
+    _profile: Mapped[str | None] = sealed_column("profile")
+    profile = SealedGroup()
+    _first_name: Mapped[str | None] = sealed_column("first_name", group="profile")
+    first_name = Sealed(group=profile)
+    _last_name: Mapped[str | None] = sealed_column("last_name", group="profile")
+    last_name = Sealed(group=profile)
+    _company: Mapped[str | None] = sealed_column("company", group="profile")
+    company = Sealed(group=profile)
+    _phone: Mapped[str | None] = sealed_column("phone", group="profile")
     phone_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
-    phone = Sealed(index="phone_bidx", normaliser=normalise.phone)
-    _address1: Mapped[str | None] = sealed_column("address1")
-    address1 = Sealed()
-    _address2: Mapped[str | None] = sealed_column("address2")
-    address2 = Sealed()
-    _city: Mapped[str | None] = sealed_column("city")
-    city = Sealed()
-    _state: Mapped[str | None] = sealed_column("state")
-    state = Sealed()
-    _postcode: Mapped[str | None] = sealed_column("postcode")
-    postcode = Sealed()
-    _country: Mapped[str | None] = sealed_column("country")
-    country = Sealed()
-    _tax_id: Mapped[str | None] = sealed_column("tax_id")
-    tax_id = Sealed()
-    _date_of_birth: Mapped[str | None] = sealed_column("date_of_birth")
-    date_of_birth = Sealed()
+    phone = Sealed(index="phone_bidx", normaliser=normalise.phone, group=profile)
+    _address1: Mapped[str | None] = sealed_column("address1", group="profile")
+    address1 = Sealed(group=profile)
+    _address2: Mapped[str | None] = sealed_column("address2", group="profile")
+    address2 = Sealed(group=profile)
+    _city: Mapped[str | None] = sealed_column("city", group="profile")
+    city = Sealed(group=profile)
+    _state: Mapped[str | None] = sealed_column("state", group="profile")
+    state = Sealed(group=profile)
+    _postcode: Mapped[str | None] = sealed_column("postcode", group="profile")
+    postcode = Sealed(group=profile)
+    _country: Mapped[str | None] = sealed_column("country", group="profile")
+    country = Sealed(group=profile)
+    _tax_id: Mapped[str | None] = sealed_column("tax_id", group="profile")
+    tax_id = Sealed(group=profile)
+    _date_of_birth: Mapped[str | None] = sealed_column("date_of_birth", group="profile")
+    date_of_birth = Sealed(group=profile)
 
     reseller: Mapped[User | None] = relationship(foreign_keys=[reseller_id])
     user: Mapped[User | None] = relationship(

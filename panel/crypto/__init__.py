@@ -5,8 +5,8 @@ Used by the core models and by plugins; nothing here knows about any one table.
 
 from panel.crypto import normalise
 from panel.crypto.errors import KeyringError, SealedValueError
-from panel.crypto.fields import Sealed, sealed_column
+from panel.crypto.fields import Sealed, SealedGroup, sealed_column
 from panel.crypto.keyring import Keyring, current_keyring
 
-__all__ = ["Keyring", "KeyringError", "Sealed", "SealedValueError", "current_keyring", "normalise",
-           "sealed_column"]
+__all__ = ["Keyring", "KeyringError", "Sealed", "SealedGroup", "SealedValueError", "current_keyring",
+           "normalise", "sealed_column"]

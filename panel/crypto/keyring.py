@@ -79,7 +79,11 @@ class Keyring:
                              plaintext.encode("utf-8"), aad.encode())
 
     def open(self, sealed: str, aad: str) -> str:
-        kid, body = envelope.split(sealed)
+        # envelope.split, inlined: this runs once per sealed value or group read
+        version, _, rest = sealed.partition(":")
+        kid, sep, body = rest.partition(":")
+        if version != envelope.VERSION or not sep or not kid:
+            raise envelope.EnvelopeError("not a v1 envelope")
         aead = self.data_keys.get(kid)
         if aead is None:
             raise envelope.EnvelopeError(f"unknown key id {kid!r}")

@@ -18,6 +18,7 @@ from panel.config import ConfigError, master_key
 from panel.crypto.errors import KeyringError
 from panel.crypto.models import PURPOSE_DATA, STATE_DECRYPT_ONLY
 from panel.extensions import db
+from panel.keys import regroup as regrouping
 from panel.keys import rotation
 
 
@@ -120,6 +121,47 @@ def rotate(batch_size: int, pause: float, settle_seconds: float | None) -> None:
         if old:
             click.echo("retire the old key(s) when ready: "
                        + ", ".join(f"`panel keys retire {kid}`" for kid in old))
+
+
+@keys_group.command("regroup")
+@click.option("--batch-size", type=click.IntRange(1), default=regrouping.DEFAULT_BATCH_SIZE,
+              show_default=True, help="Rows converted per transaction.")
+@click.option("--pause", type=click.FloatRange(0), default=0.0, show_default=True,
+              help="Seconds to wait between batches, to spare a busy database.")
+@needs_database
+def regroup(batch_size: int, pause: float) -> None:
+    """Move sealed fields written before their group existed into the group's one envelope.
+
+    Rows read correctly either way; regrouped ones cost one decryption instead of one per
+    field. Safe to interrupt and to run while the panel serves: running it again finishes.
+    """
+    with contextlib.ExitStack() as stack, _refusals():
+        bar: dict[str, Any] = {}
+
+        def start(plan: regrouping.RegroupReport) -> None:
+            click.echo(f"{plan.to_do} row(s) to regroup")
+            bar["bar"] = stack.enter_context(click.progressbar(
+                length=max(plan.to_do, 1), label="regrouping", show_pos=True))
+
+        def step(n: int) -> None:
+            progress = bar["bar"]
+            progress.update(min(n, max(progress.length - progress.pos, 0)))
+
+        report = regrouping.regroup(_engine(), _master(), batch_size=batch_size, pause=pause,
+                                    progress=step, on_start=start)
+        stack.close()
+        click.echo(f"regrouped {report.regrouped} row(s) in {report.passes} pass(es)"
+                   + (f"; {report.conflicts} row(s) edited meanwhile were checked again"
+                      if report.conflicts else ""))
+        if report.failures:
+            for failure in report.failures:
+                click.echo(f"cannot open {failure.column} of row {failure.row_id}: "
+                           f"{failure.reason}", err=True)
+            raise click.ClickException(
+                f"{len(report.failures)} row(s) failed their integrity check and were left as "
+                "they are")
+        _record("keys.regroup", f"{report.regrouped} row(s)")
+        click.echo("verified: every row is regrouped")
 
 
 @keys_group.command("retire")

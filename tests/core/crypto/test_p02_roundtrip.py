@@ -24,7 +24,7 @@ def _through_the_database(value: str) -> tuple[str | None, str]:
     db.session.commit()
     account_id = account.id
     db.session.expunge_all()  # a fresh object: the value must come from the stored envelope
-    stored = db.session.execute(select(Account._company)
+    stored = db.session.execute(select(Account._profile)
                                 .where(Account.id == account_id)).scalar_one()
     loaded = db.session.get(Account, account_id)
     assert loaded is not None
@@ -40,6 +40,7 @@ def _through_the_database(value: str) -> tuple[str | None, str]:
 @example(value="x" * 10_241 + "end")
 @example(value="山田太郎, Москва, ‏שלום‎, नमस्ते, 🏳️‍🌈")
 @example(value="before\x00after\x00")
+@example(value="company\x1f,name\x1fx")  # the group's separators, inside a value
 @example(value="\r\n\t trailing space ")
 @example(value="é" * 6000)  # 12 kB of two-byte characters
 def test_p02_sealed_field_round_trips_text_exactly(app: Flask, value: str) -> None:

@@ -7,10 +7,10 @@ import uuid
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from panel.accounts.models import Account
-from panel.crypto import Sealed
+from panel.crypto import Sealed, SealedGroup
 from panel.extensions import db
 from panel.keys.rotation import sealed_tables
 
@@ -39,7 +39,8 @@ def add_accounts(count: int, *, tag: str = "") -> list[uuid.UUID]:
 
 
 def stored_plaintexts() -> dict[tuple[str, str, str], str]:
-    """(table, column, row id) -> plaintext for every stored sealed value, through the ORM.
+    """(table, field, row id) -> plaintext for every stored sealed field, through the ORM
+    (a group's members one by one, whether regrouped or not).
 
     Objects are expunged first so every value is decrypted from what the database holds.
     """
@@ -47,6 +48,8 @@ def stored_plaintexts() -> dict[tuple[str, str, str], str]:
     by_owner: dict[type, list[Sealed]] = defaultdict(list)
     seen = set()
     for sealed in Sealed.registry:
+        if isinstance(sealed, SealedGroup):
+            continue
         if (sealed.table, sealed.column) not in seen:
             seen.add((sealed.table, sealed.column))
             by_owner[sealed.owner].append(sealed)
@@ -54,8 +57,9 @@ def stored_plaintexts() -> dict[tuple[str, str, str], str]:
     for owner, fields in by_owner.items():
         for obj in db.session.execute(select(owner)).scalars():
             for sealed in fields:
-                if getattr(obj, sealed.storage) is not None:
-                    values[(sealed.table, sealed.column, str(obj.id))] = getattr(obj, sealed.name)
+                value = getattr(obj, sealed.name)
+                if value is not None:
+                    values[(sealed.table, sealed.column, str(obj.id))] = value
     db.session.expunge_all()
     return values
 
@@ -68,3 +72,13 @@ def raw_sealed_rows() -> dict[str, list[tuple[Any, ...]]]:
             table = columns[0].table
             out[name] = [tuple(r) for r in conn.execute(select(table).order_by(table.c.id))]
     return out
+
+
+def envelope_count() -> int:
+    """How many sealed envelopes are stored (a group's is one for all its fields)."""
+    total = 0
+    with db.engine.connect() as conn:
+        for columns in sealed_tables().values():
+            total += sum(conn.execute(select(*(func.count(sc.column) for sc in columns))
+                                      .select_from(columns[0].table)).one())
+    return total
