@@ -4,7 +4,7 @@ with one defect of each kind, served with the panel's own headers from a routed 
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, Route
 
 from tests.browser import checks
 
@@ -29,36 +29,50 @@ BAD = {
 }
 
 
-def _problems(browser: Browser, body: str, status: int = 200, csp: str = CSP) -> dict[str, list[str]]:
+#: Each case: (status, Content-Security-Policy, body).
+CASES = {"good": (200, CSP, GOOD), "status 500": (500, CSP, GOOD), "no policy": (200, "", GOOD),
+         "no viewport": (200, CSP, GOOD.replace('<meta name="viewport"', '<meta name="x"')),
+         **{check: (200, CSP, f"{HEAD}<body>{body}</body></html>") for check, body in BAD.items()}}
+
+
+@pytest.fixture(scope="module")
+def found(browser: Browser) -> dict[str, dict[str, list[str]]]:
+    """What the checks report on each case's page, all in one context."""
     context = browser.new_context(base_url=BASE)
     requests: list[str] = []
     checks.prepare(context, requests)
-    context.route("**/*", lambda route: route.fulfill(
-        status=status if route.request.url == f"{BASE}/" else 404, content_type="text/html",
-        headers={"Content-Security-Policy": csp},
-        body=body if route.request.url == f"{BASE}/" else ""))
+    paths = {f"{BASE}/{i}": case for i, case in enumerate(CASES.values())}
+
+    def serve(route: Route) -> None:
+        status, csp, body = paths.get(route.request.url, (404, CSP, ""))
+        route.fulfill(status=status, content_type="text/html", body=body,
+                      headers={"Content-Security-Policy": csp})
+
+    context.route("**/*", serve)
     page = context.new_page()
-    problems = checks.empty()
+    result = {}
     try:
-        checks.check_page(page, page.goto("/"), "test /", (1280, checks.PHONE), problems)
-        checks.off_site(requests, BASE, "test /", problems)
+        for i, name in enumerate(CASES):
+            problems = checks.empty()
+            checks.check_page(page, page.goto(f"/{i}"), f"test /{i}", (1280, checks.PHONE), problems)
+            checks.off_site(requests, BASE, f"test /{i}", problems)
+            result[name] = problems
     finally:
         context.close()
-    return problems
+    return result
 
 
-def test_a_good_page_passes_every_check(browser: Browser) -> None:
-    assert _problems(browser, GOOD) == checks.empty()
+def test_a_good_page_passes_every_check(found: dict[str, dict[str, list[str]]]) -> None:
+    assert found["good"] == checks.empty()
 
 
 @pytest.mark.parametrize("check", sorted(BAD))
-def test_each_check_finds_its_defect(browser: Browser, check: str) -> None:
-    problems = _problems(browser, f"{HEAD}<body>{BAD[check]}</body></html>")
-    assert problems[check], problems
-    assert all(line.startswith("test /") for line in problems[check])
+def test_each_check_finds_its_defect(found: dict[str, dict[str, list[str]]], check: str) -> None:
+    assert found[check][check], found[check]
+    assert all(line.startswith("test /") for line in found[check][check])
 
 
-def test_status_finds_a_wrong_answer_and_a_missing_policy(browser: Browser) -> None:
-    assert _problems(browser, GOOD, status=500)["status"]
-    assert _problems(browser, GOOD, csp="")["status"]
-    assert _problems(browser, GOOD.replace('<meta name="viewport"', '<meta name="x"'))["status"]
+@pytest.mark.parametrize("case", ["status 500", "no policy", "no viewport"])
+def test_status_finds_a_wrong_answer_a_missing_policy_or_viewport(
+        found: dict[str, dict[str, list[str]]], case: str) -> None:
+    assert found[case]["status"], found[case]
