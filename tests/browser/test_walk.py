@@ -63,4 +63,3 @@ def test_every_page_passes(walk: Walk, check: str) -> None:
     scroll at 375 px; broken words: no word split inside itself (long tokens may break);
     labels: one label per field; contrast: WCAG AA; off-site: nothing from another host."""
     assert walk.problems[check] == [], checks.report(walk.problems, check)
-

@@ -117,9 +117,8 @@ def stops(page: Page) -> Iterator[Stop]:
             if kind in seen_shapes:
                 continue
             seen_shapes.add(kind)
-            response = page.goto(detail)
-            if response is not None and response.ok and \
-                    "text/html" in response.headers.get("content-type", ""):
+            response = page.goto(detail)  # an error page is yielded too: a dead link is a defect
+            if response is not None and "text/html" in response.headers.get("content-type", ""):
                 yield Stop(detail, kind, response)
 
 
