@@ -19,8 +19,8 @@ from pathlib import Path
 from playwright.sync_api import Page, sync_playwright
 
 from panel import demo
-from tests.browser.walk import HEIGHT, PUBLIC, ROLES, WIDTHS, demo_site, enter, name_of, stops
-from tests.browser_fixtures import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
+from tests.browser.walk import HEIGHT, ROLES, WIDTHS, demo_site, visits
+from tests.browser_fixtures import CHROMIUM, CHROMIUM_ARGS
 
 
 def _shoot(page: Page, out: Path, name: str, widths: tuple[int, ...]) -> int:
@@ -50,27 +50,11 @@ def main(argv: list[str] | None = None) -> int:
         with demo_site(Path(folder) / "instance") as (_app, base), sync_playwright() as driver:
             browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
                                              headless=True)
-            for role in roles:
-                out = out_root / role
+            for out in {out_root / role for role in roles}:
                 shutil.rmtree(out, ignore_errors=True)
                 out.mkdir(parents=True)
-                print(f"{role}:", flush=True)
-                context = browser.new_context(base_url=base,
-                                              viewport={"width": widths[0], "height": HEIGHT})
-                context.set_default_timeout(TIMEOUT_MS * 3)
-                page = context.new_page()
-                if role == "anonymous":
-                    for path in PUBLIC:
-                        response = page.goto(path)
-                        if response is not None and response.ok:
-                            count += _shoot(page, out, name_of(path), widths)
-                else:
-                    for extra in enter(page, role, demo.DEFAULT_PASSWORD):
-                        page.goto(extra.path)
-                        count += _shoot(page, out, extra.name, widths)
-                    for stop in stops(page):
-                        count += _shoot(page, out, stop.name, widths)
-                context.close()
+            for role, page, stop in visits(browser, base, roles, demo.DEFAULT_PASSWORD):
+                count += _shoot(page, out_root / role, stop.name, widths)
             browser.close()
     print(f"{count} screenshots in {out_root}/ ({time.monotonic() - started:.0f} s)")
     return 0

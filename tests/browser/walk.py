@@ -1,10 +1,11 @@
 """Every page a role can reach, found the way a person finds them: through the menu.
 
-Shared by the accessibility walk (tests/browser/test_axe.py) and `make screenshots`
-(tests/screenshots.py). Pages are discovered, not listed, so a page another part adds to a
-menu is checked and photographed without touching this file: each menu link, then on each of
-those pages the first link of each new shape that goes one level deeper (a domain, an
-invoice, a customer), which covers the main detail pages.
+Shared by the one browser walk that checks every page (tests/browser/test_walk.py) and
+`make screenshots` (tests/screenshots.py): both take their pages from ``visits``. Pages are
+discovered, not listed, so a page another part adds to a menu is checked and photographed
+without touching this file: each menu link, then on each of those pages the first link of each
+new shape in the same area that is in no menu (a domain, an invoice, a customer, the
+cancellation requests a dashboard links to), which covers the main detail pages.
 """
 
 from __future__ import annotations
@@ -14,14 +15,14 @@ import logging
 import re
 import socket
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, BrowserContext, Page, Response
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
@@ -33,7 +34,7 @@ from panel.crypto.keyring import initialise
 from panel.extensions import db
 from panel.instance_setup import setup
 from tests.browser.helpers import sign_in
-from tests.browser_fixtures import settle
+from tests.browser_fixtures import TIMEOUT_MS, settle
 
 WIDTHS = (1280, 375)
 #: Pages anyone sees before signing in (those that answer 404 here are skipped).
@@ -65,10 +66,11 @@ LINKS_JS = """(scope) => [...document.querySelectorAll(scope + ' a[href]')]
 
 @dataclass(frozen=True)
 class Stop:
-    """One page of the walk: its path and a file-friendly name."""
+    """One page of the walk: its path, a file-friendly name and what the server answered."""
 
     path: str
     name: str
+    response: Response | None = field(default=None, compare=False)
 
 
 def name_of(path: str) -> str:
@@ -92,32 +94,32 @@ def area_of(path: str) -> str:
 
 
 def stops(page: Page) -> Iterator[Stop]:
-    """Visit every menu page and one of each kind of page one level below it, yielding each
+    """Visit every menu page and one of each kind of page it links to in its own area, yielding each
     once the browser is on it (the caller checks or photographs it there). ``page`` is
     signed in and on its home page."""
     menu = _paths(page, 'nav[aria-label="Main"]')
     seen_shapes: set[str] = set()
     for path in menu:
-        response = page.goto(path)
-        if response is None or "text/html" not in response.headers.get("content-type", ""):
-            continue
         shape = name_of(urlsplit(path).path)
         if shape in seen_shapes:
             continue
+        response = page.goto(path)
+        if response is None or "text/html" not in response.headers.get("content-type", ""):
+            continue
         seen_shapes.add(shape)
+        # below this page (a domain, an invoice), or elsewhere in its area but in no menu
+        # (the cancellation requests the dashboard links to, the password page of security)
         deeper = [p for p in _paths(page, "main") if p not in menu
-                  and urlsplit(p).path.startswith(urlsplit(path).path.rstrip("/") + "/")
-                  and _ID.search(urlsplit(p).path)]
-        yield Stop(path, shape)
+                  and urlsplit(p).path.startswith(area_of(path))]
+        yield Stop(path, shape, response)
         for detail in deeper:
             kind = name_of(urlsplit(detail).path)
             if kind in seen_shapes:
                 continue
             seen_shapes.add(kind)
-            response = page.goto(detail)
-            if response is not None and response.ok and \
-                    "text/html" in response.headers.get("content-type", ""):
-                yield Stop(detail, kind)
+            response = page.goto(detail)  # an error page is yielded too: a dead link is a defect
+            if response is not None and "text/html" in response.headers.get("content-type", ""):
+                yield Stop(detail, kind, response)
 
 
 def account_id_of(email: str) -> str:
@@ -154,6 +156,33 @@ def enter(page: Page, role: str, password: str) -> list[Stop]:
         customer = open_access_session(page, SESSION_CUSTOMER)
         return [Stop(customer, "admin-customers-id-in-session")]
     return []
+
+
+def visits(browser: Browser, base: str, roles: list[str], password: str,
+           prepare: Callable[[BrowserContext], None] | None = None,
+           ) -> Iterator[tuple[str, Page, Stop]]:
+    """Every page of the walk as (role, page, stop), the browser on it at WIDTHS[0]: for each
+    role one fresh context (``prepare`` sees it first), signed in through the real form; the
+    anonymous role sees the PUBLIC pages that exist."""
+    for role in roles:
+        context = browser.new_context(base_url=base, viewport={"width": WIDTHS[0], "height": HEIGHT})
+        context.set_default_timeout(TIMEOUT_MS * 3)
+        if prepare is not None:
+            prepare(context)
+        page = context.new_page()
+        try:
+            if role == "anonymous":
+                for path in PUBLIC:
+                    response = page.goto(path)
+                    if response is not None and response.status != 404:
+                        yield role, page, Stop(path, name_of(path), response)
+                continue
+            for extra in enter(page, role, password):
+                yield role, page, Stop(extra.path, extra.name, page.goto(extra.path))
+            for stop in stops(page):
+                yield role, page, stop
+        finally:
+            context.close()
 
 
 @contextlib.contextmanager
