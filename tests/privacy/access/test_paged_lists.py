@@ -165,3 +165,32 @@ def test_signin_activity_cursor_from_another_customer_shows_only_own_rows(client
     html = client.get(f"/client/privacy/activity?after={forged}").get_data(as_text=True)
     shown = set(re.findall(r'data-label="From">(10\.\d+\.\d+\.\d+)<', html))
     assert shown == mine and not shown & theirs
+
+
+def _sessions(staff, accounts, *, ticket: str = "T", at: datetime = AT) -> set[str]:
+    """One ended session per account, all requested at one instant; the ticket tells them apart."""
+    from plugins.privacy.access.models import AccessSession
+    tickets = set()
+    for i, account in enumerate(accounts):
+        tickets.add(f"{ticket}-{i:03d}")
+        db.session.add(AccessSession(account_id=account.id, staff_id=staff.id, reason_code="ticket",
+                                     ticket=f"{ticket}-{i:03d}", minutes=30, status="ended",
+                                     requested_at=at))
+    db.session.commit()
+    return tickets
+
+
+def test_staff_access_sessions_page_26_without_loss_and_only_their_own(client, login_as,
+                                                                        factories):
+    other = factories.staff()
+    account = factories.subscriber().account
+    theirs = _sessions(other, [account] * 3, ticket="THEIRS")
+    staff = login_as("staff")
+    made = _sessions(staff, [account] * 26, ticket="MINE")
+    ticket = re.compile(r"(?:MINE|THEIRS)-\d{3}")
+
+    pages = walk(client, "/admin/access/", ticket)
+
+    assert [len(p) for p in pages] == [25, 1]
+    seen = [t for p in pages for t in p]
+    assert len(seen) == len(set(seen)) == 26 and set(seen) == made and not set(seen) & theirs
