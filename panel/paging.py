@@ -128,10 +128,13 @@ class Page:
 
 
 def keyset(stmt: Select[Any], keys: Sequence[Any], *, args: Mapping[str, str] | None = None,
-           scalars: bool = True, key_of: Callable[[Any], Sequence[Any]] | None = None) -> Page:
+           scalars: bool = True, key_of: Callable[[Any], Sequence[Any]] | None = None,
+           descending: bool = True) -> Page:
     """One page of ``stmt`` ordered by ``keys`` descending (newest first; the last key must
     make the order total, e.g. the id). ``after``/``before``/``per`` come from ``args``
-    (default: the request's query string)."""
+    (default: the request's query string). ``descending=False`` for a list read from the
+    smallest key on (a queue by due date, customers by client id): ``older`` is then simply
+    the next page and ``newer`` the previous one."""
     args = request.args if args is None else args
     per = per_page(args)
     kept = {k: v for k, v in args.items() if k not in ("after", "before")}
@@ -146,11 +149,12 @@ def keyset(stmt: Select[Any], keys: Sequence[Any], *, args: Mapping[str, str] | 
             cursor, newest_first = decode_cursor(before, len(keys)), False
     except (ValueError, TypeError):
         cursor, newest_first, notice = None, True, BAD_CURSOR
+    down = newest_first == descending  # read towards smaller keys: after= on a descending list
     if cursor is not None:
         bound = tuple_(*(literal(v, type_=k.type) for k, v in zip(keys, cursor, strict=True)))
-        where = tuple_(*keys) < bound if newest_first else tuple_(*keys) > bound
+        where = tuple_(*keys) < bound if down else tuple_(*keys) > bound
         stmt = stmt.where(where)
-    order = [k.desc() if newest_first else k.asc() for k in keys]
+    order = [k.desc() if down else k.asc() for k in keys]
     result = db.session.execute(stmt.order_by(None).order_by(*order).limit(per + 1))
     rows = list(result.scalars() if scalars else result)
     more = len(rows) > per

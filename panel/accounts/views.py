@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -19,25 +20,30 @@ from panel.auth.models import User
 from panel.domains.models import Domain
 from panel.extensions import db
 from panel.hooks import hook
+from panel.paging import Page, keyset
 from panel.tenancy import accounts, get_or_404
 
 
-def customer_rows(extra: Any = None, limit: int = 200) -> list[dict[str, Any]]:
-    """Accounts in the viewer's scope, with domain counts, in one query."""
+def customer_rows(extra: Any = None, args: Mapping[str, str] | None = None) -> Page:
+    """One keyset page of the accounts in the viewer's scope, by client id, with domain
+    counts, in one query; ``args`` carries the cursor when it does not come in the URL."""
     domains = (select(Domain.account_id, func.count().label("n"))
                .group_by(Domain.account_id).subquery())
     query = (accounts(current_user)
              .options(selectinload(Account.user))  # one query for every row's login
              .add_columns(func.coalesce(domains.c.n, 0))
-             .outerjoin(domains, domains.c.account_id == Account.id)
-             .order_by(Account.number).limit(limit))
+             .outerjoin(domains, domains.c.account_id == Account.id))
     if extra is not None:
         query = query.where(extra)
+    page = keyset(query, [Account.number], args=args, scalars=False, descending=False,
+                  key_of=lambda row: [row[0].number])
     staff = current_user.is_staff
-    return [{"account": a, "domains": n,
-             # staff pick an account by client id and a masked email; names need a session
-             "label": masking.email(a.user.email if a.user else None) if staff else (a.name or "—")}
-            for a, n in db.session.execute(query).all()]
+    page.rows = [{"account": a, "domains": n,
+                  # staff pick an account by client id and a masked email; names need a session
+                  "label": masking.email(a.user.email if a.user else None) if staff
+                  else (a.name or "—")}
+                 for a, n in page.rows]
+    return page
 
 
 def customer_page(template: str, account_id: str, endpoint: str) -> Any:

@@ -45,11 +45,16 @@ def _search_clause(term: str) -> Any:
 
 @bp.route("/", methods=["GET", "POST"])
 def dashboard() -> Any:
-    """The search term comes by POST (CustomerSearchForm says why); a ?q= is ignored."""
+    """The search term comes by POST (CustomerSearchForm says why); a ?q= is ignored. So the
+    pages of a search are POSTs too, carrying the term and the cursor in the form."""
     form = CustomerSearchForm()
     term = (form.q.data or "") if form.validate_on_submit() else ""
-    rows = customer_rows(_search_clause(term) if term.strip() else None)
-    return render_template("admin/dashboard.html", rows=rows, form=form, q=term,
+    if term.strip():
+        page = customer_rows(_search_clause(term), args={
+            k: request.form[k] for k in ("after", "before", "per") if k in request.form})
+    else:
+        page = customer_rows()
+    return render_template("admin/dashboard.html", page=page, form=form, q=term,
                            cancellations=cancellation.pending_count(current_user))
 
 

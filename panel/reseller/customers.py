@@ -30,6 +30,7 @@ from panel.domains.models import Domain
 from panel.extensions import db
 from panel.hooks import hook
 from panel.mail.outbox import queue
+from panel.paging import Page, keyset
 from panel.reseller.branding import mail_branding
 from panel.tenancy import account_filter
 from panel.urls import external_url
@@ -76,26 +77,29 @@ class Row:
         return f"{self.private} of {self.domains} private"
 
 
-def rows(reseller: User, limit: int = 500) -> tuple[list[Row], list[str]]:
-    """The reseller's customers with domain counts, privacy state and last sign-in in one
-    query; plugins add columns (open requests, consent) with one query each."""
+def rows(reseller: User) -> tuple[Page, list[str]]:
+    """One keyset page of the reseller's customers, by client id, with domain counts, privacy
+    state and last sign-in in one query; plugins add columns (open requests, consent) for
+    the page's rows with one query each. ``page.rows`` are ``Row``s."""
     domains = (select(Domain.account_id, func.count().label("n"),
                       func.sum(case((Domain.privacy_enabled.is_(True), 1), else_=0)).label("p"))
                .group_by(Domain.account_id).subquery())
     query = (select(Account, User, func.coalesce(domains.c.n, 0), func.coalesce(domains.c.p, 0))
              .where(account_filter(reseller))
              .outerjoin(User, User.account_id == Account.id)
-             .outerjoin(domains, domains.c.account_id == Account.id)
-             .order_by(Account.number).limit(limit))
-    found = db.session.execute(query).all()
+             .outerjoin(domains, domains.c.account_id == Account.id))
+    page = keyset(query, [Account.number], scalars=False, descending=False,
+                  key_of=lambda row: [row[0].number])
+    found = page.rows
     ids = [a.id for a, *_ in found]
     columns: dict[str, dict[Any, str]] = {}
     if ids:
         for answer in hook().panel_reseller_customer_columns(reseller=reseller, account_ids=ids):
             columns.update(answer or {})
     titles = list(columns)
-    return ([Row(a, u, int(n), int(p), u.last_login_at if u else None,
-                 {t: columns[t].get(a.id, "") for t in titles}) for a, u, n, p in found], titles)
+    page.rows = [Row(a, u, int(n), int(p), u.last_login_at if u else None,
+                     {t: columns[t].get(a.id, "") for t in titles}) for a, u, n, p in found]
+    return page, titles
 
 
 def create(reseller: User, *, email: str, first_name: str, last_name: str, phone: str,

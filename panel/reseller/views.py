@@ -48,8 +48,8 @@ def _resellers_only() -> None:
 
 @bp.route("/")
 def dashboard() -> Any:
-    found, columns = customers.rows(current_user)
-    return render_template("reseller/dashboard.html", rows=found, columns=columns,
+    page, columns = customers.rows(current_user)
+    return render_template("reseller/dashboard.html", page=page, columns=columns,
                            cancellations=cancellation.pending_count(current_user))
 
 

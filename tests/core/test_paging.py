@@ -115,3 +115,66 @@ def test_a_cursor_from_another_customer_shows_only_own_rows(client, login_as, fa
     forged = encode_cursor([newest.issued_on + timedelta(days=1), newest.id])
     shown = set(INVOICE.findall(client.get(f"/client/invoices?after={forged}").get_data(as_text=True)))
     assert shown == mine and not shown & theirs
+
+
+CLIENT_ID = re.compile(r'<td data-label="Client id">(\d+)</td>')
+
+
+def test_resellers_customer_list_pages_26_customers_by_client_id(client, login_as, factories):
+    factories.subscriber(reseller=factories.reseller())  # another reseller's: never shown
+    reseller = login_as("reseller")
+    made = {str(factories.subscriber(reseller=reseller).account.number) for _ in range(26)}
+
+    pages = walk(client, "/reseller/", CLIENT_ID)
+
+    assert [len(p) for p in pages] == [25, 1]
+    seen = [n for p in pages for n in p]
+    assert len(seen) == len(set(seen)) == 26 and set(seen) == made
+    assert [int(n) for n in seen] == sorted(int(n) for n in seen)  # by client id, as before
+
+
+def test_resellers_customer_list_cursor_cannot_reach_another_resellers_customers(
+        client, login_as, factories):
+    other = factories.reseller()
+    theirs = {str(factories.subscriber(reseller=other).account.number) for _ in range(3)}
+    reseller = login_as("reseller")
+    mine = {str(factories.subscriber(reseller=reseller).account.number) for _ in range(2)}
+    for cursor in (encode_cursor([0]), encode_cursor([-(2**62)])):
+        shown = set(CLIENT_ID.findall(client.get(f"/reseller/?after={cursor}").get_data(as_text=True)))
+        assert shown <= mine and not shown & theirs
+
+
+def test_staff_customer_list_pages_every_customer_once(client, login_as, factories):
+    for _ in range(26):
+        factories.subscriber()
+    login_as("staff")
+    from panel.accounts.models import Account
+    everyone = {str(n) for n in db.session.scalars(db.select(Account.number))}
+
+    pages = walk(client, "/admin/", CLIENT_ID)
+
+    seen = [n for p in pages for n in p]
+    assert len(pages) == 2 and len(pages[0]) == 25
+    assert len(seen) == len(set(seen)) and set(seen) == everyone
+
+
+def test_staff_customer_search_still_finds_and_its_pages_stay_posts(client, login_as, factories):
+    """The term comes by POST and never lands in a URL, so a search's pages are POSTs too."""
+    shared = "+15125550199"
+    found = {str(factories.subscriber(phone=shared).account.number) for _ in range(27)}
+    factories.subscriber()
+    login_as("staff")
+    csrf = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+    html = client.get("/admin/").get_data(as_text=True)
+    token = csrf.search(html).group(1)
+    first = client.post("/admin/", data={"csrf_token": token, "q": shared}).get_data(as_text=True)
+    assert len(CLIENT_ID.findall(first)) == 25 and 'rel="next"' not in first
+    after = re.search(r'name="after" value="([^"]+)"', first).group(1)
+    assert shared not in after
+    second = client.post("/admin/", data={"csrf_token": token, "q": shared, "after": after}
+                         ).get_data(as_text=True)
+    seen = CLIENT_ID.findall(first) + CLIENT_ID.findall(second)
+    assert len(seen) == len(set(seen)) == 27 and set(seen) == found
+    one = next(iter(found))
+    alone = client.post("/admin/", data={"csrf_token": token, "q": one}).get_data(as_text=True)
+    assert CLIENT_ID.findall(alone) == [one]

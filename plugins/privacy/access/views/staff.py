@@ -17,6 +17,7 @@ from panel.auth.access import role_required
 from panel.auth.models import ADMIN, STAFF
 from panel.extensions import db
 from panel.hooks import hook
+from panel.paging import keyset
 from panel.tenancy import get_or_404, parse_id
 from plugins.privacy.access.forms import AccessRequestForm, StaffHelpForm
 from plugins.privacy.access.models import PENDING, AccessSession, SupportCredential
@@ -63,12 +64,11 @@ def _mine(session_id: str) -> AccessSession:
 
 @bp.route("/")
 def index() -> Any:
-    query = (select(AccessSession).options(selectinload(AccessSession.account))
-             .order_by(AccessSession.requested_at.desc()).limit(100))
+    query = select(AccessSession).options(selectinload(AccessSession.account))
     if current_user.role != ADMIN:
         query = query.where(AccessSession.staff_id == current_user.id)
     return render_template("privacy/access/staff_sessions.html",
-                           sessions=db.session.execute(query).scalars().all(),
+                           page=keyset(query, [AccessSession.requested_at, AccessSession.id]),
                            masked_name=masking.name)
 
 

@@ -11,7 +11,7 @@ import calendar
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 
 from panel import audit
 from panel.accounts.erasure import ErasureRefused, blockers, erase
@@ -56,8 +56,13 @@ def add_month(day: date) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+def of_account(account: Account) -> Select[tuple[DataRequest]]:
+    """The account's requests, for a keyset-paged list on (received_at, id)."""
+    return select(DataRequest).where(DataRequest.account_id == account.id)
+
+
 def for_account(account: Account) -> list[DataRequest]:
-    return list(db.session.execute(select(DataRequest).where(DataRequest.account_id == account.id)
+    return list(db.session.execute(of_account(account)
                                    .order_by(DataRequest.received_at.desc())).scalars())
 
 
@@ -249,15 +254,19 @@ def refuse(r: DataRequest, staff: User, reason: str) -> None:
     db.session.commit()
 
 
-def house_queue() -> list[DataRequest]:
-    """Open requests of the house's own customers, oldest due date first. A suspended
-    reseller cannot answer its customers' requests, so the house does meanwhile."""
+def house_queue_query() -> Select[tuple[DataRequest]]:
+    """Open requests of the house's own customers, for a keyset-paged list read oldest due
+    date first (due_on, received_at, id). A suspended reseller cannot answer its customers'
+    requests, so the house does meanwhile."""
     suspended = select(User.id).where(User.role == "reseller", User.active.is_(False))
+    return (select(DataRequest).join(Account, Account.id == DataRequest.account_id)
+            .where(DataRequest.status.in_(OPEN),
+                   Account.reseller_id.is_(None) | Account.reseller_id.in_(suspended)))
+
+
+def house_queue() -> list[DataRequest]:
     return list(db.session.execute(
-        select(DataRequest).join(Account, Account.id == DataRequest.account_id)
-        .where(DataRequest.status.in_(OPEN),
-               Account.reseller_id.is_(None) | Account.reseller_id.in_(suspended))
-        .order_by(DataRequest.due_on, DataRequest.received_at)).scalars())
+        house_queue_query().order_by(DataRequest.due_on, DataRequest.received_at)).scalars())
 
 
 def urgency(r: DataRequest, on: date | None = None) -> str:

@@ -20,6 +20,7 @@ from panel.bodies import FORM_ALLOWANCE, body_limit
 from panel.db_types import today
 from panel.extensions import db
 from panel.hooks import hook
+from panel.paging import keyset
 from panel.reseller.customers import reseller_active
 from panel.tenancy import get_or_404, parse_id, scoped
 from plugins.privacy.access.services import sessions as access
@@ -81,7 +82,8 @@ def mine() -> Any:
         status = 400
 
     return render_template("privacy/center/requests_mine.html", form=form,
-                           requests=service.for_account(account),
+                           page=keyset(service.of_account(account),
+                                       [DataRequest.received_at, DataRequest.id]),
                            blockers=blockers(account)), status
 
 
@@ -106,11 +108,12 @@ def _gate(account: Account) -> Any:
 
 @staff_bp.route("/")
 def queue() -> Any:
-    found = service.house_queue()
-    return render_template("privacy/center/requests_queue.html", requests=found,
+    page = keyset(service.house_queue_query(),
+                  [DataRequest.due_on, DataRequest.received_at, DataRequest.id], descending=False)
+    return render_template("privacy/center/requests_queue.html", page=page,
                            urgency=service.urgency, today=today(),
                            waiting=approval.pending_among(service.SUBJECT,
-                                                                  [r.id for r in found]))
+                                                          [r.id for r in page.rows]))
 
 
 @staff_bp.route("/<request_id>")

@@ -21,7 +21,7 @@ from functools import lru_cache
 from typing import Any
 
 from flask import after_this_request, current_app, has_request_context, request, url_for
-from sqlalchemy import delete, select
+from sqlalchemy import delete, literal, select, union_all
 
 from panel.accounts.models import Account
 from panel.audit import AuditEvent
@@ -30,6 +30,7 @@ from panel.auth.services import sign_out_everywhere
 from panel.db_types import utcnow
 from panel.extensions import db
 from panel.mail.outbox import queue
+from panel.paging import Page, keyset
 from panel.sessions import services as sessions
 from panel.sessions.services import browser_family
 from plugins.privacy.processing.services import stream
@@ -38,7 +39,6 @@ from plugins.privacy.retention.services.signins import fill_from_request
 
 DEVICE_COOKIE = "panel_device"
 DEVICE_DAYS = 400  # the longest lifetime browsers accept
-PAGE_ROWS = 100
 
 LABELS = {
     "signin": "Signed in", "signin.failed": "Sign-in failed",
@@ -130,19 +130,39 @@ class Line:
         return LABELS.get(self.kind, self.kind)
 
 
-def history(account: Account, limit: int = PAGE_ROWS) -> list[Line]:
-    """Sign-ins, failures and security actions of the account, newest first."""
-    lines = [Line(e.at, "signin", True, METHODS.get(e.method, e.method), "", e.ip,
-                  browser_family(e.user_agent))
-             for e in db.session.execute(select(SigninEvent).where(
-                 SigninEvent.account_id == account.id).order_by(SigninEvent.at.desc())
-                 .limit(limit)).scalars()]
-    lines += [Line(e.at, e.kind, e.kind != "signin.failed", METHODS.get(e.method or "", ""),
-                   REASONS.get(e.reason or "", e.reason or ""), e.ip, browser_family(e.user_agent))
-              for e in db.session.execute(select(ActivityEvent).where(
-                  ActivityEvent.account_id == account.id).order_by(ActivityEvent.at.desc())
-                  .limit(limit)).scalars()]
-    return sorted(lines, key=lambda line: line.at, reverse=True)[:limit]
+def history(account: Account) -> Page:
+    """One keyset page of sign-ins, failures and security actions, newest first. The two
+    tables are paged as one list, a UNION of their (at, id) keys, so a page boundary falls in
+    the same place whichever table its rows come from; then the page's rows are loaded (their
+    IP addresses are sealed, so they are read through the models, not the UNION)."""
+    keys = union_all(
+        select(SigninEvent.at.label("at"), SigninEvent.id.label("id"),
+               literal("s").label("source")).where(SigninEvent.account_id == account.id),
+        select(ActivityEvent.at.label("at"), ActivityEvent.id.label("id"),
+               literal("a").label("source")).where(ActivityEvent.account_id == account.id),
+    ).subquery()
+    page = keyset(select(keys.c.at, keys.c.id, keys.c.source), [keys.c.at, keys.c.id],
+                  scalars=False, key_of=lambda row: [row.at, row.id])
+    ids = {"s": [r.id for r in page.rows if r.source == "s"],
+           "a": [r.id for r in page.rows if r.source == "a"]}
+    signins = {e.id: e for e in db.session.execute(
+        select(SigninEvent).where(SigninEvent.id.in_(ids["s"]))).scalars()} if ids["s"] else {}
+    others = {e.id: e for e in db.session.execute(
+        select(ActivityEvent).where(ActivityEvent.id.in_(ids["a"]))).scalars()} if ids["a"] else {}
+    lines: list[Line] = []
+    for row in page.rows:
+        if row.source == "s":
+            s = signins[row.id]
+            lines.append(Line(s.at, "signin", True, METHODS.get(s.method, s.method), "", s.ip,
+                              browser_family(s.user_agent)))
+        else:
+            e = others[row.id]
+            lines.append(Line(e.at, e.kind, e.kind != "signin.failed",
+                              METHODS.get(e.method or "", ""), REASONS.get(e.reason or "",
+                                                                          e.reason or ""),
+                              e.ip, browser_family(e.user_agent)))
+    page.rows = lines
+    return page
 
 
 def export_rows(account: Account) -> Any:

@@ -35,7 +35,7 @@ def _user() -> User:
 @bp.route("")
 def index() -> Any:
     account = own_account(current_user)
-    return render_template("privacy/retention/activity_index.html", lines=activity.history(account),
+    return render_template("privacy/retention/activity_index.html", page=activity.history(account),
                            form=SignOutOthersForm())
 
 
