@@ -141,7 +141,8 @@ def panel_banners(user: User) -> list[Banner]:
 def panel_page_parts(place: str) -> list[str]:
     """Templates to include on every page at ``place``: "top" (below the header, above the
     content) or "foot" (in the footer), e.g. a cookie-consent banner; or "customer" (a
-    customer's page in the staff and reseller areas, ``account`` in context). Each is rendered
+    customer's page in the staff and reseller areas, ``account`` in context) and "customer-end"
+    (the end of that page: dangerous actions, set apart). Each is rendered
     with the page's context, so the theme never names a plugin's template."""
 
 

@@ -30,8 +30,8 @@ from plugins.privacy.access.views import attempt
 #: The sign-in help buttons and the dangerous actions, set apart from them, on the staff
 #: customer page (panel_page_parts "customer"); the
 #: open-session bar at the top of every page a staff member sees while a session is live.
-PAGE_PARTS = {"customer": ["privacy/access/staff_help_part.html",
-                           "privacy/access/staff_danger_part.html"],
+PAGE_PARTS = {"customer": ["privacy/access/staff_help_part.html"],
+              "customer-end": ["privacy/access/staff_danger_part.html"],
               "top": ["privacy/access/session_bar.html"]}
 
 bp = Blueprint("privacy_staff", __name__, url_prefix="/admin/access",
