@@ -50,6 +50,7 @@ _BROKEN = """() => {
     while (walk.nextNode()) {
       const node = walk.currentNode;
       if (node.parentElement.closest("code, .token, pre")) continue;
+      if (!node.parentElement.checkVisibility()) continue;  // e.g. inside a closed <details>
       for (const m of node.textContent.matchAll(/[^\\s\\-\\u2010-\\u2014\\/]+[\\-\\u2010-\\u2014\\/]?/g)) {
         const word = m[0], text = node.textContent;
         let start = m.index, end = m.index + word.length;

@@ -33,6 +33,7 @@ NEEDS_KEYS: dict[str, list[str]] = {
     "user reset": ["--email", "victim@example.com"],
     "keys status": [],
     "keys rotate": ["--settle-seconds", "0"],
+    "keys regroup": [],
     "keys retire": ["d-00000000"],
     "keys rewrap": ["--new-master-key-file", "{dir}/new.key"],
     "mail send": [],

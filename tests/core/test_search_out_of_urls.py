@@ -39,6 +39,15 @@ class Forms(HTMLParser):
             self.forms[-1][1].append(a.get("name", "?"))
 
 
+#: GET forms that may carry text, and why. The audit trail's filter takes a staff member's name
+#: or role and a client id, never a customer's email, phone or domain, and a GET filter is what
+#: lets its pages and its CSV export keep the filter.
+GET_FORMS_ALLOWED = {"/admin/audit/": ["actor", "account"]}
+#: Not pages: each answer differs from the last whatever the query (the CSV export appends its
+#: own trail entry, which the next export lists).
+CHANGES_EVERY_TIME = {"/admin/audit/export.csv"}
+
+
 def get_forms_with_text(html: str) -> list[list[str]]:
     parser = Forms()
     parser.feed(html)
@@ -87,10 +96,12 @@ def test_no_page_reads_a_search_term_from_the_url_or_has_a_get_search_form(
             plain = client.get(url, headers=SAME_REQUEST_ID)
             searched = client.get(url, query_string=term, headers=SAME_REQUEST_ID)
             seen += plain.status_code == 200
-            if _normalised(plain) != _normalised(searched):
+            if url not in CHANGES_EVERY_TIME and _normalised(plain) != _normalised(searched):
                 problems.append(f"{role} GET {url}: the page changes with a ?q=-style term")
             if plain.mimetype == "text/html":
                 for fields in get_forms_with_text(plain.get_data(as_text=True)):
+                    if fields == GET_FORMS_ALLOWED.get(url):
+                        continue
                     problems.append(f"{role} GET {url}: a form sends {fields} by GET")
     assert not problems, "\n".join(problems)
     assert seen > 25  # the walk really rendered pages (27 in the core alone)

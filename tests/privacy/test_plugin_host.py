@@ -43,7 +43,7 @@ def test_p05_reseller_edits_show_up_as_the_reseller(app, client, factories):
     other = app.test_client()
     login(other, customer)
     page = other.get("/client/privacy/history").get_data(as_text=True)
-    assert f"{reseller.display_name} (reseller)" in page and "first name, last name" in page
+    assert f"{reseller.display_name} (your provider) changed your details (first name, last name" in page
 
 
 def test_admin_deactivates_and_reactivates_a_plugin(app, client, factories, login_as):

@@ -131,7 +131,7 @@ def test_lockbox_request_approve_view_reveal_and_revoke(
 
     # Staff now see the customer, then reveal the credential inside the session.
     _expect_customer_page(staff, account_id)
-    expect(staff.locator(".facts")).to_contain_text(customer_email)
+    expect(staff.locator(".facts").first).to_contain_text(customer_email)
     _main_nav(staff, "Access sessions")
     live = staff.locator("tbody tr", has_text=TICKET)
     expect(live.locator("td").nth(3)).to_have_text("active")

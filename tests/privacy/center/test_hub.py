@@ -57,7 +57,7 @@ def test_hub_shows_each_privacy_part_and_links_to_its_page(app, factories):
     assert "1 request from staff" in page and "Pat Pending" in page
     # open requests with their due dates
     request = requests_service.for_account(account)[0]
-    assert f"we answer by {request.due_on}" in page
+    assert f"we answer by <time>{request.due_on}</time>" in page
     # the latest export
     assert "Your latest copy, JSON (machine-readable), was asked for" in page
     for endpoint_path in ("/client/domains", "/client/email-preferences", "/client/privacy/access",

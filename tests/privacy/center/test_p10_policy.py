@@ -298,7 +298,8 @@ def test_p10_admin_list_shows_who_accepted_each_version(client, factories, login
     policy.accept(user, version, "sign-in")
     login_as("admin")
     text = client.get(ADMIN_PAGE).get_data(as_text=True)
-    assert re.search(r"<td>1</td><td>1</td></tr>", text.replace("\n", "").replace("      ", ""))
+    assert re.search(r'<td data-label="Emails queued">1</td><td data-label="Accepted by">1</td></tr>',
+                     text.replace("\n", "").replace("      ", ""))
 
 
 def test_p10_deactivated_plugin_asks_nothing_and_shows_no_policy_pages(app, client, factories):

@@ -80,5 +80,5 @@ def test_p20_complaint_from_opening_to_disclosure(new_context: Callable[..., Bro
     expect(disclosures).to_contain_text("carla@law.example")
     expect(disclosures).to_contain_text("Trademark or intellectual property claim")
     history = shopper.get_by_role("region", name="History of this domain")
-    expect(history).to_contain_text("Registrant data disclosed to the complainant")
-    expect(history).to_contain_text("Complaint answered")
+    expect(history).to_contain_text("disclosed the registrant data of swan-shop.test to the complainant")
+    expect(history).to_contain_text("answered the complaint about swan-shop.test")

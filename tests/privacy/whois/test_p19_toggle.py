@@ -31,7 +31,7 @@ def test_p19_subscriber_switches_privacy_and_sees_it_in_the_domain_history(clien
     page = _flash(client, response)
     assert "WHOIS privacy for mine.test is now off." in page
     assert db.session.get(Domain, domain.id).privacy_enabled is False
-    assert "WHOIS privacy switched off" in page and "Switch privacy on" in page
+    assert "You turned WHOIS privacy off for mine.test." in page and "Switch privacy on" in page
     entry = AuditEntry.query.filter_by(action="whois.privacy_off").one()
     assert entry.account_id == user.account_id and entry.actor_id == user.id
     assert client.get("/rdap/domain/mine.test").get_json(force=True).get("redacted") is None

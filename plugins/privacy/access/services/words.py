@@ -63,6 +63,7 @@ PHRASES: dict[str, str] = {
     "plugin.activate": "activated the {thing} plugin",
     "plugin.deactivate": "deactivated the {thing} plugin",
     "keys.rotate": "rotated the encryption keys",
+    "keys.regroup": "moved sealed fields into one envelope per record",
     "keys.retire": "retired an old encryption key",
     "keys.rewrap": "wrapped the encryption keys with a new master key",
     # staff access (P16, P17)

@@ -42,12 +42,16 @@ def _admins_only() -> None:
     return None
 
 
+#: The trail filter's fields, the only query arguments it reads or passes on to the export.
+FILTER_ARGS = ("actor", "account", "action", "since", "until")
+
+
 def _filter() -> tuple[TrailFilterForm, Any, bool]:
     """The filter form from the query string, its query, and whether it was valid (an
     invalid filter shows nothing rather than everything)."""
     form = TrailFilterForm(request.args)
     form.action.choices = [("", "Anything"), *words.action_choices()]
-    asked = any(request.args.get(k) for k in ("actor", "account", "action", "since", "until"))
+    asked = any(request.args.get(k) for k in FILTER_ARGS)
     if asked and not form.validate():
         return form, None, False
     try:
@@ -68,7 +72,7 @@ def index() -> Any:
     return render_template("privacy/access/admin_audit.html", verdict=verdict, last=last,
                            form=form, page=page, head=trail.head(),
                            export_args={k: v for k, v in request.args.items()
-                                        if k not in ("after", "before", "per")}), (200 if ok else 400)
+                                        if k in FILTER_ARGS and v}), (200 if ok else 400)
 
 
 @bp.route("/export.csv")
@@ -78,8 +82,7 @@ def export() -> Any:
     if not ok:
         return render_template("privacy/access/admin_audit.html", verdict=None, last=None,
                                form=form, page=None, head=trail.head(), export_args={}), 400
-    asked = {k: v for k, v in request.args.items() if k in ("actor", "account", "action",
-                                                            "since", "until") and v}
+    asked = {k: v for k, v in request.args.items() if k in FILTER_ARGS and v}
     audit.record(AuditEvent("audit.export", actor=current_user, object="audit trail as CSV",
                             fields=sorted(asked)))
     db.session.commit()

@@ -62,29 +62,6 @@ def _refused(domain: Domain, action: str, actor: User | None) -> None:
     db.session.commit()
 
 
-HISTORY_LABELS = {
-    "whois.privacy_on": "WHOIS privacy switched on",
-    "whois.privacy_off": "WHOIS privacy switched off",
-    "whois.relay_on": "Contact-form messages switched on",
-    "whois.relay_off": "Contact-form messages switched off",
-    "whois.relay_message": "A message came through the WHOIS contact form",
-    "whois.relay_reply": "Answer sent through the WHOIS contact form",
-    "domain_contact.update": "Contact changed",
-    "domain.view": "Support viewed the domain",
-    "domain.suspend": "Domain deactivated",
-    "complaint.open": "Complaint case opened",
-    "complaint.document_add": "Complaint document added",
-    "complaint.view": "Support opened the complaint case",
-    "complaint.document_view": "Support opened a complaint document",
-    "complaint.answer": "Complaint answered",
-    "complaint.deadline": "Complaint deadline passed without an answer",
-    "complaint.resolved": "Complaint closed as resolved",
-    "complaint.disclosed": "Complaint closed: data disclosed",
-    "complaint.deactivated": "Complaint closed: domain deactivated",
-    "data.disclose": "Registrant data disclosed to the complainant",
-}
-
-
 def history(domain: Domain, limit: int = 100) -> list[Any]:
     """Trail entries about this domain (privacy changes, contact changes, complaint steps)."""
     from sqlalchemy import select

@@ -185,8 +185,7 @@ def domain_page(domain_id: str) -> Any:
     db.session.commit()
     return render_template("privacy/whois/staff_domain.html", domain=domain,
                            cases=disclosure.cases_for(domain),
-                           history=privacy_toggle.history(domain),
-                           labels=privacy_toggle.HISTORY_LABELS)
+                           history=privacy_toggle.history(domain))
 
 
 @staff_bp.post("/<domain_id>/privacy", endpoint="set_privacy")
@@ -248,5 +247,5 @@ def domain_panel(domain: Domain, viewer: User) -> list[Markup]:
         "privacy/whois/domain_panel.html", domain=domain, relay_on=relay.enabled(domain),
         switch=SwitchForm(formdata=None), cases=cases,
         disclosures=disclosure.disclosures_for(domain), messages=relay.messages(domain),
-        history=privacy_toggle.history(domain), labels=privacy_toggle.HISTORY_LABELS,
+        history=privacy_toggle.history(domain),
         now=utcnow(), answer_form=AnswerForm(formdata=None)))]
