@@ -49,12 +49,16 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports --no-cache
 
-# Every test on SQLite and PostgreSQL; then the core's own tests again with no plugin at all,
-# which proves the panel runs with the privacy plugin switched off.
+# Every test on SQLite and PostgreSQL, a file per worker on every core (each worker starts its
+# own PostgreSQL); the two-server tests after them, alone, since they measure a machine under
+# load; then the core's own tests again with no plugin at all, which proves the panel runs
+# with the privacy plugin switched off.
+TEST_WORKERS ?= auto
 test: setup deps-system lint
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not multiserver"
+	$(VENV)/bin/pytest -q -p no:cacheprovider -m multiserver
 	PANEL_TEST_PLUGINS= PANEL_TEST_BACKENDS=sqlite $(VENV)/bin/pytest -q -p no:cacheprovider \
-	  -m "not needs_privacy" tests/core
+	  -n $(TEST_WORKERS) --dist loadfile -m "not needs_privacy" tests/core
 
 bench: setup deps-system
 	$(PY) -m bench
