@@ -14,7 +14,6 @@ Usage in a model::
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from typing import Any, ClassVar, overload
 
@@ -24,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from panel.crypto.envelope import EnvelopeError
 from panel.crypto.errors import SealedValueError
 from panel.crypto.keyring import KeyringHolder, current_holder
+from panel.db_types import uuid7
 
 _CACHE = "_sealed_cache"
 # Also in the per-instance cache, under names no field can have: the row id as text and the
@@ -114,7 +114,7 @@ class Sealed:
         check_text(value, self._label)
         row_id = getattr(obj, "id", None)
         if row_id is None:
-            row_id = obj.id = uuid.uuid4()  # type: ignore[attr-defined]
+            row_id = obj.id = uuid7()  # type: ignore[attr-defined]
         cache = obj.__dict__.setdefault(_CACHE, {})
         holder = cache.get(_HOLDER)
         if holder is None:
