@@ -14,7 +14,6 @@ import hashlib
 import ipaddress
 import os
 import re
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from typing import IO, Any
 
 from sqlalchemy import func, insert, select, update
 
-from panel.db_types import utcnow
+from panel.db_types import utcnow, uuid7
 from panel.domains.models import Domain
 from panel.extensions import db
 from plugins.privacy.retention.models import LogImport, VisitorDay, VisitorNet
@@ -256,7 +255,7 @@ def _store(domain: Domain, tally: Tally) -> None:
     for day in sorted(tally.requests):
         existing = set(db.session.execute(select(VisitorNet.net).where(
             VisitorNet.domain_id == domain.id, VisitorNet.day == day)).scalars())
-        fresh = [{"id": uuid.uuid4(), "domain_id": domain.id, "day": day, "net": n}
+        fresh = [{"id": uuid7(), "domain_id": domain.id, "day": day, "net": n}
                  for n in tally.nets.get(day, ()) if n not in existing]
         for start in range(0, len(fresh), INSERT_ROWS):
             db.session.execute(insert(net_table), fresh[start:start + INSERT_ROWS])
@@ -265,7 +264,7 @@ def _store(domain: Domain, tally: Tally) -> None:
             VisitorDay.domain_id == domain.id, VisitorDay.day == day)).scalar_one_or_none()
         if row is None:
             db.session.execute(insert(day_table).values(
-                id=uuid.uuid4(), domain_id=domain.id, day=day, requests=tally.requests[day],
+                id=uuid7(), domain_id=domain.id, day=day, requests=tally.requests[day],
                 bytes=tally.bytes.get(day, 0), visitors=visitors))
         else:
             db.session.execute(update(day_table).where(day_table.c.id == row.id).values(
