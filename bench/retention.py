@@ -28,6 +28,7 @@ import tempfile
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import delete, text
 
@@ -64,12 +65,12 @@ def _settled() -> None:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-def _purge(quick: bool) -> list[Figure]:
+def _purge(quick: bool, **config: Any) -> list[Figure]:
     total = 200_000 if quick else 2_000_000
     expired = total // 2
     now = datetime.now(UTC)
     old, fresh = now - timedelta(days=200), now - timedelta(days=1)
-    with scratch_panel() as app:
+    with scratch_panel(**config) as app:
         user = User(role="staff", email="bench@example.com", password_hash="x")
         db.session.add(user)
         db.session.commit()
@@ -127,7 +128,7 @@ def make_log(path: Path, lines: int) -> None:
                       f'"{rnd.choice(agents)}"\n')
 
 
-def _import(quick: bool) -> list[Figure]:
+def _import(quick: bool, **config: Any) -> list[Figure]:
     """Paired repeats (wc, import, wc, import...), the median of each side; each import is
     of the whole file into a domain of its own, so every one does the same work."""
     lines = 300_000 if quick else 1_000_000
@@ -141,7 +142,7 @@ def _import(quick: bool) -> list[Figure]:
                                  capture_output=True, text=True)
             assert int(out.stdout) == lines
 
-        with scratch_panel():
+        with scratch_panel(**config):
             from panel.accounts.models import Account
 
             account = Account(number=1)
