@@ -7,8 +7,8 @@ Four figures, each a ratio of two things measured side by side in this run:
 2. 10,000 subscribers loaded through the ORM with every sealed field read vs the same rows
    in a plain, unencrypted table and model;
 3. finding a user by email among 100,000 through the blind index vs a plain indexed column;
-4. rotation (fields re-encrypted per second) vs the same batched, guarded UPDATE of the
-   plain rows without any cryptography.
+4. rotation (subscribers re-encrypted per second) vs the same batched, guarded UPDATE of the
+   plain rows without any cryptography; a row is the unit, whatever envelopes it holds.
 
 Run with ``python -m bench --only crypto [--quick]``.
 """
@@ -125,7 +125,7 @@ def field_cost(quick: bool) -> Figure:
                             "in memory, so measured in the SQLite column only")
 
 
-# ------------------------------------------------------------------ 2 and 4. load, rotate
+# ------------------------------------------------------------------ 2. load, 4. rotate
 
 
 def _plain_rewrite(engine: Engine, table: Table, columns: list[str], batch_size: int) -> int:
@@ -213,36 +213,43 @@ def load_figures(n: int, repeat: int) -> list[Figure]:
     return figures
 
 
-def load_and_rotate(quick: bool) -> list[Figure]:
+def subscriber_loads(quick: bool, **config: Any) -> list[Figure]:
+    """The two load figures on a scratch panel of this column's database."""
     n = 2_000 if quick else 10_000
-    with scratch_panel() as app:
-        engine = db.engine
+    with scratch_panel(**config):
         seed_accounts(n)
-        figures = load_figures(n, 5)
+        return load_figures(n, 5)
 
+
+def rotation_rate(quick: bool, **config: Any) -> Figure:
+    """`panel keys rotate` over ``n`` subscribers against the same batched, guarded UPDATE of
+    the same rows in plain text, in subscribers per second: a row is the unit both sides
+    rewrite, however many envelopes its sealed fields take. Paired runs, interleaved."""
+    n = 2_000 if quick else 10_000
+    with scratch_panel(**config) as app:
+        seed_accounts(n)
+        engine = db.engine
         master = app.extensions["panel.keyring"].master
         reports: list[rotation.RotationReport] = []
 
         def rotate() -> float:
-            """Fields re-encrypted per second."""
+            """Subscribers re-encrypted per second (each row's profile is one envelope)."""
             seconds = timed(lambda: reports.append(
                 rotation.rotate(engine, master, batch_size=500, settle_seconds=0)))
             assert reports[-1].remaining == 0 and not reports[-1].failures
-            return n * len(SEALED_ACCOUNT_FIELDS) / seconds  # a profile's fields share one envelope
+            return n / seconds
 
         def rewrite() -> float:
-            """Fields rewritten per second, no cryptography."""
+            """Subscribers rewritten per second: the same columns, no cryptography."""
             seconds = timed(lambda: _plain_rewrite(engine, PlainAccount.__table__,
                                                    list(SEALED_ACCOUNT_FIELDS), 500))
-            return n * len(SEALED_ACCOUNT_FIELDS) / seconds
+            return n / seconds
 
         rates = paired(rotate, rewrite, measure=call)
-        fields = n * len(SEALED_ACCOUNT_FIELDS)  # the same data as the plain side rewrites
-        figures.append(paired_figure(
-            f"rotation rate, {fields:,} fields", rates, at_least=0.5,
-            detail=f"{rates.median(0):,.0f} vs {rates.median(1):,.0f} fields/s plain batched "
-                   "UPDATE"))
-    return figures
+    return paired_figure(
+        f"rotation rate, {n:,} subscribers ({reports[-1].reencrypted:,} values)", rates,
+        at_least=0.7, detail=f"{rates.median(0):,.0f} vs {rates.median(1):,.0f} subscribers/s "
+                             "plain batched UPDATE")
 
 
 # ------------------------------------------------------------------ 3. lookup by email
@@ -298,6 +305,5 @@ def email_lookup(quick: bool) -> Figure:
 
 
 def run(quick: bool) -> list[Figure]:
-    load, listing, rotate = load_and_rotate(quick)
     per_field = [field_cost(quick)] if current_backend() == SQLITE else []  # no database in it
-    return [*per_field, load, listing, email_lookup(quick), rotate]
+    return [*per_field, *subscriber_loads(quick), email_lookup(quick), rotation_rate(quick)]

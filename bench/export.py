@@ -3,8 +3,9 @@
 A subscriber with 50,000 sign-in entries and 2,000 invoices (10,000 and 2,000 with --quick).
 Each format is written by the streaming export service to a file, and timed against a plain
 SELECT that fetches the same rows of the same tables in this run (no decryption, no writing).
-Target: at most 3x the time, and peak memory under 200 MB while exporting (tracemalloc, in a
-separate run so its overhead does not land in the timing).
+Target: at most 2x the time for the HTML document (3x for JSON and the ZIP of CSV files), the
+median of paired, interleaved runs; and peak memory under 20 MB while exporting (tracemalloc,
+in a separate run so its overhead does not land in the timing).
 
 Run with ``python -m bench --only export [--quick]``.
 """
@@ -16,6 +17,7 @@ import tracemalloc
 import uuid
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import insert, select
 
@@ -31,7 +33,8 @@ from plugins.privacy.access.models import AccessSession, AuditEntry, SupportCred
 from plugins.privacy.center.services import export
 from plugins.privacy.retention.models import SigninEvent
 
-MEMORY_LIMIT_MB = 200
+MEMORY_LIMIT_MB = 20
+TARGETS = {"json": 3.0, "zip": 3.0, "html": 2.0}  # at most this many times a plain SELECT
 BROWSERS = ("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
             "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Safari/605.1.15",
             "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36")
@@ -121,9 +124,13 @@ def _peak_mb(account: Account, fmt: str, path: Path) -> float:
 
 
 def run(quick: bool) -> list[Figure]:
+    return export_figures(quick)
+
+
+def export_figures(quick: bool, **config: Any) -> list[Figure]:
     signins, invoices = (10_000, 2_000) if quick else (50_000, 2_000)
     figures: list[Figure] = []
-    with scratch_panel(PLUGINS="privacy", BASE_URL="http://localhost") as app, \
+    with scratch_panel(PLUGINS="privacy", BASE_URL="http://localhost", **config) as app, \
             app.test_request_context(), tempfile.TemporaryDirectory(prefix="export-") as tmp:
         account = _subscriber(signins, invoices)
         account_id = account.id
@@ -142,13 +149,14 @@ def run(quick: bool) -> list[Figure]:
                 _plain_select(db.session.get(Account, account_id))  # type: ignore[arg-type]
                 db.session.close()
 
+            ours()  # warm-up: templates compiled, statements cached, pages in the OS cache
             result = paired(ours, plain)
             t_ours, t_plain = result.median(0), result.median(1)
             assert rows[-1] >= expected - 1, (rows[-1], expected)  # the profile is one row
             size = path.stat().st_size / 1e6
             figures.append(paired_figure(
                 f"export {fmt.upper()}: {signins:,} sign-ins + {invoices:,} invoices vs plain SELECT",
-                result, at_most=3.0,
+                result, at_most=TARGETS[fmt],
                 detail=f"{fmt_time(t_ours)} vs {fmt_time(t_plain)}, {rows[-1]:,} rows, {size:.1f} MB"))
             peak = _peak_mb(db.session.get(Account, account_id), fmt, path)  # type: ignore[arg-type]
             db.session.close()

@@ -159,6 +159,11 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # WAL: readers never wait for the writer and a commit costs one append, which matters
     # because every staff page view commits its trail entry (measured in bench/audit.py).
     cur.execute("PRAGMA journal_mode=WAL")
+    # With WAL, NORMAL syncs at checkpoints instead of at every commit (the setting SQLite
+    # recommends for WAL): a crash of the process or the OS loses nothing, and a power loss can
+    # only roll back the last few commits whole, each change with its own trail entry, so the
+    # chain never breaks. FULL cost one fsync (about 5 ms) per staff page view.
+    cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
 
 

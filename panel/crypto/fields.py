@@ -37,6 +37,7 @@ from sqlalchemy.orm.base import instance_state
 from panel.crypto.envelope import EnvelopeError
 from panel.crypto.errors import SealedValueError
 from panel.crypto.keyring import KeyringHolder, current_holder
+from panel.db_types import uuid7
 
 _CACHE = "_sealed_cache"
 # Also in the per-instance cache, under names no field can have: the row id as text and the
@@ -151,7 +152,7 @@ class Sealed:
         check_text(value, self._label)
         row_id = getattr(obj, "id", None)
         if row_id is None:
-            row_id = obj.id = uuid.uuid4()  # type: ignore[attr-defined]
+            row_id = obj.id = uuid7()  # type: ignore[attr-defined]
         cache = obj.__dict__.setdefault(_CACHE, {})
         holder = cache.get(_HOLDER)
         if holder is None:

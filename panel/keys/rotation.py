@@ -273,12 +273,18 @@ def rotate(engine: Engine, master: bytes, *, batch_size: int = DEFAULT_BATCH_SIZ
     settle = SETTLE_SECONDS if settle_seconds is None else settle_seconds
     say = echo or (lambda _msg: None)
     added = False
-    if new_key and not rotation_under_way(engine):
+    # One scan of every sealed table tells both whether a run is under way and how much there
+    # is to do (a second scan for the plan cost as much as rotating a few thousand values).
+    live = {k.kid: k for k in keys(engine) if k.purpose == PURPOSE_DATA and not k.destroyed}
+    counts = usage(engine, live)
+    if new_key and not any(n for kid, n in counts.items()
+                           if kid is not None and live[kid].state != STATE_PRIMARY):
         Keyring.load(engine, master)  # the master key must open the ring before we add to it
         add_primary_data_key(engine, master)
         added = True
     ring = Keyring.load(engine, master)
-    report = RotationReport(ring.primary_kid, added, stale_count(engine, ring.primary_kid))
+    report = RotationReport(ring.primary_kid, added,
+                            sum(counts.values()) - counts.get(ring.primary_kid, 0))
     if on_start:
         on_start(report)
     failed: dict[tuple[str, str, str], Failure] = {}
@@ -286,12 +292,10 @@ def rotate(engine: Engine, master: bytes, *, batch_size: int = DEFAULT_BATCH_SIZ
         ring = Keyring.load(engine, master)  # another run may have added a newer primary
         report.primary = ring.primary_kid
         report.passes += 1
-        work = 0
         for columns in sealed_tables().values():
-            work += _rotate_table(engine, ring, columns, batch_size, pause, failed, report,
-                                  progress)
-        if work:
-            continue
+            _rotate_table(engine, ring, columns, batch_size, pause, failed, report, progress)
+        # No second pass to find nothing: the count below is the check (a scan either way),
+        # and a value written meanwhile under an older key sends us round again.
         wait = settle - seconds_since_primary_changed(engine)
         if wait > 0:
             say(f"waiting {wait:.0f}s for other panel processes to load key {ring.primary_kid}")

@@ -38,6 +38,11 @@ LOGO_MIN_SIDE = 16
 MAGIC = ((b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF87a", "GIF"),
          (b"GIF89a", "GIF"))
 COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+#: Ready-made colours the branding page offers beside the picker: choosing one changes the
+#: preview at once, in CSS alone (``:has(:checked)``, see ``swatch_css``). Each keeps white
+#: button text readable (WCAG AA contrast of 4.5:1 or more).
+SWATCHES = (("#0b5cad", "Blue"), ("#0b6e4f", "Green"), ("#6f42c1", "Purple"),
+            ("#b3261e", "Red"), ("#8a4b00", "Brown"), ("#1b1f24", "Black"))
 SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")
 #: Paths under /login/ the panel itself uses: never a brand's.
 RESERVED_SLUGS = frozenset({"verify", "passkey", "passkeys"})
@@ -68,6 +73,19 @@ class Brand:
 
 
 # --- validation -------------------------------------------------------------------------------
+
+
+def swatch_css() -> str:
+    """The live preview of each ready-made colour: while its radio button is checked, the
+    preview wears it. A style sheet, not a script: the CSP allows neither inline."""
+    rules = []
+    for colour, _ in SWATCHES:
+        on = f'main:has(input[name="swatch"][value="{colour}"]:checked) .brand-preview'
+        rules.append(f".swatch-{colour[1:]}::before {{ background:{colour}; }}")
+        rules.append(f"{on} {{ border-top-color:{colour}; }}")
+        rules.append(f"{on} .preview-name {{ color:{colour}; }}")
+        rules.append(f"{on} .preview-button {{ background:{colour}; border-color:{colour}; }}")
+    return "\n".join(rules) + "\n"
 
 
 def clean_colour(value: str | None) -> str | None:

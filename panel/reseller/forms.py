@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, EmailField, PasswordField
+from wtforms import BooleanField, EmailField, PasswordField, RadioField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 from wtforms.widgets import ColorInput
 
 from panel.auth.passwords import MAX_LENGTH, MIN_LENGTH
+from panel.reseller.branding import SWATCHES
 from panel.validation import e164_phone, text
 
 
@@ -26,6 +27,9 @@ class NewCustomerForm(FlaskForm):
 class BrandForm(FlaskForm):
     name = text("Brand name", 80)
     colour = text("Colour", 32, widget=ColorInput())  # the browser's colour picker; no script
+    swatch = RadioField("Or choose a ready-made colour (the preview changes at once)",
+                        choices=[("", "The colour above")] + list(SWATCHES), default="",
+                        validate_choice=True)
     slug = text("Sign-in address for your customers: /login/…", 40)
     support_email = text("Support and privacy contact email", 254)
     privacy_url = text("Privacy policy address (https://…)", 500)

@@ -200,7 +200,7 @@ def brand_settings() -> Any:
         if form.validate():
             try:
                 preview = {"name": " ".join((form.name.data or "").split()) or current_user.label,
-                           "colour": branding.clean_colour(form.colour.data)}
+                           "colour": branding.clean_colour(form.swatch.data or form.colour.data)}
             except branding.BrandError as exc:
                 form.form_errors.append(str(exc))
         return render_template("reseller/branding.html", form=form, row=row, preview=preview,
@@ -211,7 +211,8 @@ def brand_settings() -> Any:
         if form.validate():
             try:
                 changed = branding.save(
-                    current_user, name=form.name.data or "", colour=form.colour.data,
+                    current_user, name=form.name.data or "",
+                    colour=form.swatch.data or form.colour.data,
                     support_email=form.support_email.data, privacy_url=form.privacy_url.data,
                     logo=data or None, remove_logo=form.remove_logo.data, slug=form.slug.data)
             except branding.BrandError as exc:
@@ -293,7 +294,8 @@ def preview_css() -> Any:
         abort(404)
     css = (f".brand-preview {{ border-top:4px solid {colour}; }}\n"
            f".brand-preview .preview-name {{ color:{colour}; }}\n"
-           f".brand-preview .preview-button {{ background:{colour}; border-color:{colour}; }}\n")
+           f".brand-preview .preview-button {{ background:{colour}; border-color:{colour}; }}\n"
+           + branding.swatch_css())
     return Response(css, mimetype="text/css", headers={
         "X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=300"})
 

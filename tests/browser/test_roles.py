@@ -255,3 +255,18 @@ def test_admin_switches_the_privacy_plugin_off_and_on(new_context: Callable[...,
     assert_nav(subscriber, "subscriber")
     subscriber.get_by_role("navigation", name="Main").get_by_role("link", name="Change history").click()
     expect(subscriber.get_by_role("heading", level=1)).to_have_text("Changes to your data")
+
+
+def test_p25_choosing_a_ready_made_colour_changes_the_preview_at_once_without_script(
+        page: Page, factories: Factories) -> None:
+    email = factories.reseller().email
+    settle()
+    sign_in(page, email)
+    page.goto(page.url.split("/reseller/")[0] + "/reseller/branding")
+    button = page.locator(".brand-preview .preview-button")
+    before = button.evaluate("e => getComputedStyle(e).backgroundColor")
+    page.get_by_label("Purple").check()  # no submit: CSS alone repaints the preview
+    expect(button).to_have_css("background-color", "rgb(111, 66, 193)")
+    assert before != "rgb(111, 66, 193)"
+    page.get_by_label("The colour above").check()
+    expect(button).to_have_css("background-color", before)

@@ -101,6 +101,32 @@ def test_p02_rotate_reencrypts_everything_and_values_stay_readable(
     assert stored_plaintexts() == people
 
 
+def test_p02_a_rotation_reads_each_sealed_table_once_for_its_plan_and_once_to_check(
+        app: Flask, people: dict) -> None:
+    """What makes `panel keys rotate` cost more than rewriting the rows (bench/crypto.py):
+    beyond the batches, one scan to plan (resume or new key, how many values) and one count
+    to confirm; no pass that only finds nothing."""
+    from sqlalchemy import event
+
+    tables = rotation.sealed_tables()
+    scans: list[str] = []
+
+    def note(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+        if statement.split("(")[0].strip().upper() in {"SELECT COUNT", "SELECT COALESCE"}:
+            scans.append(statement)  # a whole-table aggregate: usage() or stale_count()
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        report = rotation.rotate(db.engine, app.extensions["panel.keyring"].master,
+                                 batch_size=50, settle_seconds=0)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    assert report.passes == 1 and report.remaining == 0 and report.to_do == len(people)
+    assert report.reencrypted == len(people)
+    assert len(scans) == 2 * len(tables), len(scans)  # plan + check, one query per table
+    assert stored_plaintexts() == people
+
+
 def test_p02_retire_refused_while_in_use_and_accepted_after(
         app: Flask, people: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     cli = app.test_cli_runner()

@@ -95,3 +95,22 @@ def test_p25_the_branding_page_has_a_colour_picker_preview_and_current_logo(as_r
     db.session.expire_all()
     row = db.session.execute(select(branding.ResellerBrand)).scalar_one()
     assert (row.name, row.colour) == ("Harbour Web", "#0b6e4f")  # a preview saves nothing
+
+
+def test_p25_a_ready_made_colour_previews_live_in_css_and_is_what_gets_saved(as_r1):
+    _branded(as_r1)
+    page = as_r1.get(URL).get_data(as_text=True)
+    css = as_r1.get("/brand/preview.css?v=0b6e4f").get_data(as_text=True)
+    for colour, name in branding.SWATCHES:  # a radio button each, and CSS that previews it
+        assert f'value="{colour}"' in page and name in page
+        assert f'main:has(input[name="swatch"][value="{colour}"]:checked) .brand-preview' in css
+    assert "<script" not in page
+    assert post_form(as_r1, URL, {**BRAND, "swatch": "#6f42c1"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.execute(select(branding.ResellerBrand)).scalar_one().colour == "#6f42c1"
+    for hostile in ("#123456", "red", "#6f42c1;}body{display:none", "x" * 5000):
+        refused = post_form(as_r1, URL, {**BRAND, "name": "Changed", "swatch": hostile})
+        assert refused.status_code == 400 and "Not a valid choice" in refused.get_data(as_text=True)
+        db.session.expire_all()
+        row = db.session.execute(select(branding.ResellerBrand)).scalar_one()
+        assert (row.name, row.colour) == ("Harbour Web", "#6f42c1")  # nothing half-saved

@@ -9,7 +9,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-from sqlalchemy import text, update
+import pytest
+from sqlalchemy import event, text, update
 
 from panel import audit
 from panel.audit import AuditEvent
@@ -106,6 +107,42 @@ def test_p16_entries_name_fields_never_their_values_and_seal_the_ip(app, client,
     dump = repr(raw)
     for secret in ("Quintessa", "Vandermolen", "4155550199", "203.0.113.77"):
         assert secret not in dump
+
+
+def test_p17_an_entry_is_three_statements_in_the_callers_transaction(app):
+    """What the trail adds to every staff page view (bench/audit.py): move the head, insert
+    the entry, set the head's hash. Nothing else is read or written, and it commits (or rolls
+    back) with the caller's change."""
+    _events(1)
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+        if "plugin_state" not in statement:  # the plugin host's own check, not the trail's
+            seen.append(statement.split()[0].upper())
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        audit.record(AuditEvent("test.event", object="thing", ip="203.0.113.9"))
+        assert seen == ["UPDATE", "INSERT", "UPDATE"], seen
+        db.session.rollback()
+        audit.record(AuditEvent("test.event", object="kept", ip="203.0.113.9"))
+        db.session.commit()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    entries = AuditEntry.query.order_by(AuditEntry.seq).all()
+    assert [(e.seq, e.object) for e in entries] == [(1, "thing 0"), (2, "kept")]
+    assert entries[1].ip == "203.0.113.9" and entries[1].id.version == 7
+    verdict = trail.verify()
+    assert verdict.ok and verdict.checked == 2, verdict.message
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # a SQLite setting
+def test_p17_a_staff_page_view_does_not_wait_for_a_disk_sync(app):
+    """WAL with synchronous=NORMAL: a commit is an append, synced at checkpoints. FULL made
+    every staff page view (its trail entry) wait for an fsync, 1.2-1.5x the page's time."""
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
 
 
 APPEND_SCRIPT = textwrap.dedent("""

@@ -114,6 +114,69 @@ def test_purge_runs_in_bounded_batches(app, factories):
     assert db.session.get(PurgeRun, run.id).longest_ms < 1000
 
 
+def test_p22_new_rows_get_time_ordered_ids_so_purges_stay_local(app, factories, tmp_path):
+    """Every generated row id is a UUIDv7 (time first): rows made later sort after earlier
+    ones, so a purge of old rows deletes neighbouring index entries, not one per page. Walks
+    every table whose id the panel generates, then the log writers that set ids themselves."""
+    import time
+    import uuid
+
+
+    generated = [t for t in db.metadata.sorted_tables
+                 if "id" in t.c and t.c.id.primary_key and t.c.id.default is not None]
+    assert len(generated) > 20
+    for table in generated:
+        first = table.c.id.default.arg(None)
+        time.sleep(0.002)
+        later = table.c.id.default.arg(None)
+        assert isinstance(first, uuid.UUID) and first.version == 7, table.name
+        assert first.bytes < later.bytes, table.name
+    user = factories.subscriber()
+    signin = SigninEvent(user_id=user.id, account_id=user.account_id, method="password",
+                         at=utcnow())
+    signin.ip = "203.0.113.5"  # a sealed field binds to an id it makes itself
+    db.session.add(signin)
+    db.session.commit()
+    visitor_logs.import_file(_log(tmp_path, date.today()), factories.domain(user.account))
+    ids = [signin.id, *db.session.scalars(select(VisitorDay.id)),
+           *db.session.scalars(select(VisitorNet.id))]
+    assert ids and all(i.version == 7 for i in ids), ids
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)  # a PostgreSQL plan
+def test_p22_a_purge_batch_reads_its_own_rows_not_the_whole_table(app, factories):
+    """PostgreSQL planned "DELETE ... WHERE id IN (SELECT ... LIMIT n)" as a hash join over a
+    scan of the whole table, for every batch (11x one bulk DELETE). Each batch must look its
+    rows up in the index instead."""
+    from sqlalchemy import event, insert
+
+    from panel.db_types import uuid7
+
+    user = factories.subscriber()
+    old, new = utcnow() - timedelta(days=200), utcnow()
+    db.session.execute(insert(SigninEvent), [
+        {"id": uuid7(at), "user_id": user.id, "account_id": user.account_id, "at": at,
+         "method": "password"} for at in [old] * 3000 + [new] * 3000])
+    db.session.commit()
+    db.session.connection().exec_driver_sql("ANALYZE privacy_signin_event")
+    seen: list[tuple[str, object]] = []
+
+    def note(conn, cursor, statement, parameters, *args) -> None:  # noqa: ANN001
+        if statement.startswith("DELETE FROM privacy_signin_event"):
+            seen.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        assert retention.run(batch=500).counts["signin_log"] == 3000
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    statement, parameters = seen[0]
+    plan = "\n".join(r[0] for r in db.session.connection().exec_driver_sql(
+        "EXPLAIN " + statement, parameters))
+    assert "Seq Scan on privacy_signin_event" not in plan, plan
+    assert _count(SigninEvent) == 3000
+
+
 def test_legal_hold_keeps_data_marked_and_release_lets_it_go(app, factories, clock):
     admin = factories.staff("admin")
     user = factories.subscriber()

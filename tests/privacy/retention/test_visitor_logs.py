@@ -105,3 +105,34 @@ def test_p22_subscriber_sees_visits_chart_for_own_domains_only(app, client, fact
     page = client.get("/client/privacy/activity/visits").get_data(as_text=True)
     assert "mine.test" in page and "theirs.test" not in page
     assert page.count("<svg") == 2 and "Requests per day to mine.test" in page
+
+
+def test_p22_an_import_writes_its_figures_in_a_few_statements_whatever_the_days(
+        app, factories, tmp_path):
+    """The figures of a month-long log are written with a handful of statements, not four per
+    day (which cost as much as parsing the lines), and a second file adds to the same days."""
+    from sqlalchemy import event
+
+    domain = factories.domain(factories.subscriber().account, "month.test")
+    first, second = tmp_path / "a.log", tmp_path / "b.log"
+    first.write_bytes(b"".join(_lines(3, f"{d:02d}") for d in range(1, 21)))
+    second.write_bytes(_lines(2, "20", 5) + _lines(2, "21", 5)
+                       + b'203.0.113.9 - - [20/Oct/2025:01:00:00 +0000] "GET / HTTP/1.0" 200 1\n')
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+        if "privacy_visitor" in statement:
+            seen.append(statement.split()[0].upper())
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        visitor_logs.import_file(first, domain)
+        assert len(seen) <= 4, seen  # existing nets, existing days, nets, days
+        visitor_logs.import_file(second, domain)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    assert len(seen) <= 9, seen
+    days = {d.day.day: (d.requests, d.bytes, d.visitors)
+            for d in db.session.execute(select(VisitorDay)).scalars()}
+    assert len(days) == 21 and days[1] == (3, 300, 1)
+    assert days[20] == (6, 311, 2) and days[21] == (2, 10, 1)  # 20th: added to, a new network

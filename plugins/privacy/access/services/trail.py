@@ -14,15 +14,16 @@ import json
 from collections import namedtuple
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from flask import g, has_request_context
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from panel.audit import AuditEvent
 from panel.auth.models import ADMIN, RESELLER, STAFF
 from panel.crypto import current_keyring
-from panel.db_types import utcnow
+from panel.db_types import utcnow, uuid7
 from panel.extensions import db
 from panel.jobs_models import JobRun
 from panel.metrics import Reading
@@ -57,12 +58,23 @@ def _label(actor: Any) -> str:
     return (actor.label or actor.role)[:120] if actor.role in LABELLED_ROLES else "customer"
 
 
-def append(event: AuditEvent) -> AuditEntry:
-    """Add ``event`` to the chain inside the caller's transaction (it commits with the change)."""
-    head = AuditHead.__table__  # Core statements: no ORM bookkeeping on the hot path
-    seq, prev = db.session.execute(
-        update(head).where(head.c.id == 1).values(seq=head.c.seq + 1)
-        .returning(head.c.seq, head.c.head_hash)).one()
+_HEAD = AuditHead.__table__
+_ENTRY = AuditEntry.__table__
+# Built once: composing these per call cost more than running them. Core statements, not the
+# ORM's unit of work: an entry is written once and never read back in the same request.
+_BUMP = (update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq + 1)
+         .returning(_HEAD.c.seq, _HEAD.c.head_hash))
+_SET_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(head_hash=bindparam("entry_hash"))
+_INSERT = insert(_ENTRY)
+_IP_AAD = AuditEntry.ip.aad("")  # "table|column|": the row id is appended per entry
+
+
+def append(event: AuditEvent) -> SimpleNamespace:
+    """Add ``event`` to the chain inside the caller's transaction (it commits with the change).
+
+    Returns the entry as written (its columns as attributes; the IP as stored, sealed).
+    """
+    seq, prev = db.session.execute(_BUMP).one()
     ring = current_keyring()
     actor = event.actor
     acting = g.get("privacy_acting_staff") if has_request_context() else None
@@ -71,20 +83,21 @@ def append(event: AuditEvent) -> AuditEntry:
     live = g.get("privacy_access_session") if has_request_context() else None
     if live is not None and event.session_id is None and event.account_id == live.account_id:
         event.session_id, event.reason_code, event.ticket = live.id, live.reason_code, live.ticket
-    entry = AuditEntry(
-        seq=seq, at=utcnow(), actor_id=actor.id if actor else None,
+    row_id = uuid7()
+    entry = SimpleNamespace(
+        id=row_id, seq=seq, at=utcnow(), actor_id=actor.id if actor else None,
         actor_role=actor.role if actor else "system",
         actor_label=_label(actor), on_behalf_of=event.on_behalf_of,
         account_id=event.account_id, action=event.action[:64], object=event.object[:255],
         fields=list(event.fields), reason_code=event.reason_code, ticket=event.ticket,
-        session_id=event.session_id, user_agent=event.user_agent, request_id=event.request_id,
-        result=event.result[:32], prev_hash=prev)
+        session_id=event.session_id, ip=None, ip_digest=None, user_agent=event.user_agent,
+        request_id=event.request_id, result=event.result[:32], prev_hash=prev)
     if event.ip:
-        entry.ip = event.ip
+        entry.ip = ring.seal(event.ip, _IP_AAD + str(row_id))
         entry.ip_digest = ring.blind_index(AuditEntry.__tablename__, "ip", event.ip)
     entry.entry_hash = chain_hash(ring.audit_key(), prev, canonical(entry))
-    db.session.add(entry)
-    db.session.execute(update(head).where(head.c.id == 1).values(head_hash=entry.entry_hash))
+    db.session.execute(_INSERT, vars(entry))
+    db.session.execute(_SET_HEAD, {"entry_hash": entry.entry_hash})
     return entry
 
 

@@ -21,7 +21,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from panel.db_types import utcnow
+from panel.db_types import utcnow, uuid7
 from panel.extensions import db
 from plugins.privacy.retention.models import CookieConsent, PageView
 
@@ -93,7 +93,7 @@ def decide(choice: str, analytics: bool, targeting: bool) -> tuple[str, CookieCo
         analytics = targeting = False
     signed_in = current_user.is_authenticated
     evidence = CookieConsent(
-        id=uuid.uuid4(), at=utcnow(), choice=choice, analytics=analytics, targeting=targeting,
+        id=uuid7(), at=utcnow(), choice=choice, analytics=analytics, targeting=targeting,
         signal=browser_signal(), notice_version=NOTICE_VERSION,
         user_id=current_user.id if signed_in else None,
         account_id=current_user.account_id if signed_in else None)
@@ -146,7 +146,7 @@ def _bump(day: date, path: str, new_visitor: bool) -> None:
             return
     try:
         with db.engine.begin() as conn:
-            conn.execute(insert(table).values(id=uuid.uuid4(), day=day, path=path, views=1,
+            conn.execute(insert(table).values(id=uuid7(), day=day, path=path, views=1,
                                               visitors=int(new_visitor)))
     except IntegrityError:  # another request inserted the row first
         with db.engine.begin() as conn:

@@ -14,7 +14,6 @@ import hashlib
 import ipaddress
 import os
 import re
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,9 +21,9 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
-from panel.db_types import utcnow
+from panel.db_types import utcnow, uuid7
 from panel.domains.models import Domain
 from panel.extensions import db
 from plugins.privacy.retention.models import LogImport, VisitorDay, VisitorNet
@@ -252,25 +251,40 @@ def import_file(path: Path, domain: Domain, *, force: bool = False,
 
 
 def _store(domain: Domain, tally: Tally) -> None:
+    """Add the tally to the domain's figures with a handful of statements for the whole file
+    (not four per day: at 28 days those round trips cost as much as parsing 100,000 lines)."""
+    days = sorted(tally.requests)
+    if not days:
+        return
     day_table, net_table = VisitorDay.__table__, VisitorNet.__table__
-    for day in sorted(tally.requests):
-        existing = set(db.session.execute(select(VisitorNet.net).where(
-            VisitorNet.domain_id == domain.id, VisitorNet.day == day)).scalars())
-        fresh = [{"id": uuid.uuid4(), "domain_id": domain.id, "day": day, "net": n}
-                 for n in tally.nets.get(day, ()) if n not in existing]
-        for start in range(0, len(fresh), INSERT_ROWS):
-            db.session.execute(insert(net_table), fresh[start:start + INSERT_ROWS])
-        visitors = len(existing) + len(fresh)
-        row = db.session.execute(select(VisitorDay).where(
-            VisitorDay.domain_id == domain.id, VisitorDay.day == day)).scalar_one_or_none()
-        if row is None:
-            db.session.execute(insert(day_table).values(
-                id=uuid.uuid4(), domain_id=domain.id, day=day, requests=tally.requests[day],
-                bytes=tally.bytes.get(day, 0), visitors=visitors))
+    known: dict[date, set[str]] = {}
+    for day, net in db.session.execute(select(net_table.c.day, net_table.c.net).where(
+            net_table.c.domain_id == domain.id, net_table.c.day.in_(days))):
+        known.setdefault(day, set()).add(net)
+    stored = dict(db.session.execute(select(day_table.c.day, day_table.c.id).where(
+        day_table.c.domain_id == domain.id, day_table.c.day.in_(days))).all())
+    fresh: list[dict[str, Any]] = []
+    new_days: list[dict[str, Any]] = []
+    bumps: list[dict[str, Any]] = []
+    for day in days:
+        seen = known.get(day, set())
+        nets = [n for n in tally.nets.get(day, ()) if n not in seen]
+        fresh.extend({"id": uuid7(), "domain_id": domain.id, "day": day, "net": n} for n in nets)
+        figures = {"requests": tally.requests[day], "bytes": tally.bytes.get(day, 0),
+                   "visitors": len(seen) + len(nets)}
+        if day in stored:
+            bumps.append({"_id": stored[day], **{f"_{k}": v for k, v in figures.items()}})
         else:
-            db.session.execute(update(day_table).where(day_table.c.id == row.id).values(
-                requests=day_table.c.requests + tally.requests[day],
-                bytes=day_table.c.bytes + tally.bytes.get(day, 0), visitors=visitors))
+            new_days.append({"id": uuid7(), "domain_id": domain.id, "day": day, **figures})
+    for start in range(0, len(fresh), INSERT_ROWS):
+        db.session.execute(insert(net_table), fresh[start:start + INSERT_ROWS])
+    if new_days:
+        db.session.execute(insert(day_table), new_days)
+    if bumps:
+        db.session.execute(update(day_table).where(day_table.c.id == bindparam("_id")).values(
+            requests=day_table.c.requests + bindparam("_requests"),
+            bytes=day_table.c.bytes + bindparam("_bytes"), visitors=bindparam("_visitors")),
+            bumps)
 
 
 def daily(domain_ids: list[Any], days: int = 90) -> dict[Any, list[tuple[date, int, int]]]:
