@@ -153,7 +153,8 @@ def test_a_sign_in_on_one_server_holds_on_the_other_and_a_sign_out_ends_it_on_bo
     page = browser.get("/client/", port=b)
     assert page.status == 200 and f"Welcome, {html.escape(first)}" in page.text
     copied = dict(browser.cookies)  # a copy of the cookie, as someone who took it would keep
-    assert browser.post_form("/logout", {}, port=a, token_from="/client/").location == "/login/harbour-web"  # client3 belongs to reseller1, brand Harbour Web
+    out = browser.post_form("/logout", {}, port=a, token_from="/client/")
+    assert out.location == "/login/harbour-web"  # client3's reseller's brand: Harbour Web
     for port in (a, b):
         again = Browser([port], "10.2.0.1", copied).get("/client/", port=port)
         assert again.status == 302 and again.location == "/login", (port, again.status)
