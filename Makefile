@@ -50,15 +50,17 @@ lint: setup
 	$(VENV)/bin/lint-imports --no-cache
 
 # Every test on SQLite and PostgreSQL, a file per worker on every core (each worker starts its
-# own PostgreSQL); the two-server tests after them, alone, since they measure a machine under
-# load; then the core's own tests again with no plugin at all, which proves the panel runs
+# own PostgreSQL); the two-server tests and those that compare response times after them,
+# alone, since they measure a machine under load; then the core's own tests again with no plugin at all, which proves the panel runs
 # with the privacy plugin switched off.
 TEST_WORKERS ?= auto
 test: setup deps-system lint
-	$(VENV)/bin/pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not multiserver"
-	$(VENV)/bin/pytest -q -p no:cacheprovider -m multiserver
+	$(VENV)/bin/pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not multiserver and not timing"
+	$(VENV)/bin/pytest -q -p no:cacheprovider -m "multiserver or timing"
 	PANEL_TEST_PLUGINS= PANEL_TEST_BACKENDS=sqlite $(VENV)/bin/pytest -q -p no:cacheprovider \
-	  -n $(TEST_WORKERS) --dist loadfile -m "not needs_privacy" tests/core
+	  -n $(TEST_WORKERS) --dist loadfile -m "not needs_privacy and not timing" tests/core
+	PANEL_TEST_PLUGINS= PANEL_TEST_BACKENDS=sqlite $(VENV)/bin/pytest -q -p no:cacheprovider \
+	  -m "timing and not needs_privacy" tests/core
 
 bench: setup deps-system
 	$(PY) -m bench

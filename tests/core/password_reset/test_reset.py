@@ -102,6 +102,7 @@ def test_same_answer_for_every_address_and_mail_only_for_an_active_customer(app,
     assert db.session.query(PasswordReset).filter(PasswordReset.sent_at.is_(None)).count() == 0
 
 
+@pytest.mark.timing
 def test_same_timing_for_known_and_unknown_addresses(app, client, factories):
     """Statistic over many interleaved tries: the median answer for a known address is within
     15% (or a millisecond) of the median for an unknown one."""

@@ -73,6 +73,7 @@ def test_p25_adding_ones_own_customer_again_says_so_and_changes_nothing(as_r1, r
     assert database_rows(except_trail=True) == before
 
 
+@pytest.mark.timing
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # argon2, not the database, sets the time
 def test_p25_an_address_with_an_account_takes_as_long_to_add_as_a_new_one(app, as_r1, resellers):
     token = csrf_token(as_r1, "/reseller/add-customer")

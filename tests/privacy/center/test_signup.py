@@ -144,6 +144,7 @@ def test_p01_a_taken_email_gets_the_same_answer_as_a_new_one_and_its_owner_is_to
     assert db.session.get(User, owner.id).password_hash == stored_hash
 
 
+@pytest.mark.timing
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # argon2, not the database, sets the time
 def test_p01_a_taken_email_takes_as_long_to_answer_as_a_new_one(app, factories):
     """Timing as a statistic: medians of many tries, interleaved, so a busy machine slows
