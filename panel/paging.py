@@ -5,7 +5,9 @@ OFFSET paging reads and throws away every row before the page asked for, so page
 which an index finds at once, so every page costs the same. The cursor holds sort keys only
 and the list's own (scoped) query is always applied, so a cursor, forged or copied from
 someone else, can never reach rows outside the viewer's scope. A cursor that cannot be read
-falls back to the first page with a notice: never a 500.
+falls back to the first page with a notice: never a 500. Two lists on one page each take
+their own argument names with ``prefix`` ("trail_after", "trail_per"...), and each keeps the
+other's place when it moves.
 """
 
 from __future__ import annotations
@@ -85,10 +87,10 @@ def decode_cursor(cursor: str, width: int) -> list[Any]:
     return [_decode_value(v) for v in raw]
 
 
-def per_page(args: Mapping[str, str] | None = None) -> int:
+def per_page(args: Mapping[str, str] | None = None, prefix: str = "") -> int:
     """25 or 50; anything else is the default."""
     args = request.args if args is None else args
-    raw = args.get("per", "")
+    raw = args.get(f"{prefix}per", "")
     return int(raw) if raw in {str(p) for p in PER_CHOICES} else DEFAULT_PER
 
 
@@ -102,45 +104,49 @@ class Page:
     newer: str | None = None  # before=: the rows that precede it
     notice: str | None = None
     args: dict[str, str] = field(default_factory=dict)  # the list's other query arguments
+    prefix: str = ""  # of this list's after/before/per, when a page holds two lists
 
     def url(self, **changes: Any) -> str:
         """This list's address with ``changes`` (filters and ``per`` kept, cursors replaced)."""
-        args = {k: v for k, v in self.args.items() if k not in ("after", "before")}
+        mine = (f"{self.prefix}after", f"{self.prefix}before")
+        args = {k: v for k, v in self.args.items() if k not in mine}
         if self.per != DEFAULT_PER:
-            args["per"] = str(self.per)
+            args[f"{self.prefix}per"] = str(self.per)
         args.update({k: v for k, v in changes.items() if v is not None})
         return url_for(request.endpoint or "", **(request.view_args or {}), **args)
 
     @property
     def older_url(self) -> str | None:
-        return self.url(after=self.older) if self.older else None
+        return self.url(**{f"{self.prefix}after": self.older}) if self.older else None
 
     @property
     def newer_url(self) -> str | None:
-        return self.url(before=self.newer) if self.newer else None
+        return self.url(**{f"{self.prefix}before": self.newer}) if self.newer else None
 
     def per_url(self, per: int) -> str:
         """The first page at ``per`` rows (a page boundary does not survive a new size)."""
-        args = {k: v for k, v in self.args.items() if k not in ("after", "before", "per")}
+        mine = (f"{self.prefix}after", f"{self.prefix}before", f"{self.prefix}per")
+        args = {k: v for k, v in self.args.items() if k not in mine}
         if per != DEFAULT_PER:
-            args["per"] = str(per)
+            args[f"{self.prefix}per"] = str(per)
         return url_for(request.endpoint or "", **(request.view_args or {}), **args)
 
 
 def keyset(stmt: Select[Any], keys: Sequence[Any], *, args: Mapping[str, str] | None = None,
            scalars: bool = True, key_of: Callable[[Any], Sequence[Any]] | None = None,
-           descending: bool = True) -> Page:
+           descending: bool = True, prefix: str = "") -> Page:
     """One page of ``stmt`` ordered by ``keys`` descending (newest first; the last key must
     make the order total, e.g. the id). ``after``/``before``/``per`` come from ``args``
     (default: the request's query string). ``descending=False`` for a list read from the
     smallest key on (a queue by due date, customers by client id): ``older`` is then simply
-    the next page and ``newer`` the previous one."""
+    the next page and ``newer`` the previous one. ``prefix`` names this list's arguments
+    apart from another list's on the same page."""
     args = request.args if args is None else args
-    per = per_page(args)
-    kept = {k: v for k, v in args.items() if k not in ("after", "before")}
+    per = per_page(args, prefix)
+    kept = {k: v for k, v in args.items() if k not in (f"{prefix}after", f"{prefix}before")}
     key_of = key_of or (lambda row: [getattr(row, k.key) for k in keys])
     notice = None
-    after, before = args.get("after"), args.get("before")
+    after, before = args.get(f"{prefix}after"), args.get(f"{prefix}before")
     where, newest_first, cursor = None, True, None
     try:
         if after:
@@ -161,7 +167,7 @@ def keyset(stmt: Select[Any], keys: Sequence[Any], *, args: Mapping[str, str] | 
     rows = rows[:per]
     if not newest_first:
         rows.reverse()
-    page = Page(rows, per, notice=notice, args=kept)
+    page = Page(rows, per, notice=notice, args=kept, prefix=prefix)
     if rows:
         first, last = encode_cursor(key_of(rows[0])), encode_cursor(key_of(rows[-1]))
         if newest_first:

@@ -178,3 +178,19 @@ def test_staff_customer_search_still_finds_and_its_pages_stay_posts(client, logi
     one = next(iter(found))
     alone = client.post("/admin/", data={"csrf_token": token, "q": one}).get_data(as_text=True)
     assert CLIENT_ID.findall(alone) == [one]
+
+
+def test_two_lists_on_one_page_each_move_on_their_own_cursor_and_keep_the_other(app):
+    """A prefixed list reads and writes only its own after/before/per; the unprefixed list
+    on the same page keeps working as before, and each keeps the other's place."""
+    from panel.paging import Page
+
+    with app.test_request_context("/client/invoices"):
+        plain = Page([], 25, older="O1", newer="N1", args={"provider_after": "X", "per": "25"})
+        other = Page([], 50, older="O2", newer="N2", prefix="provider_",
+                     args={"after": "Y", "q": "z"})
+        assert "after=O1" in plain.older_url and "provider_after=X" in plain.older_url
+        assert "provider_after=O2" in other.older_url and "after=Y" in other.older_url
+        assert "provider_per=50" in other.older_url and "provider_before=N2" in other.newer_url
+        assert "before=" not in other.older_url.replace("provider_before", "")
+        assert "provider_per" not in other.per_url(25) and "after=Y" in other.per_url(25)

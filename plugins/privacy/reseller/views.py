@@ -51,12 +51,12 @@ def _staff_only() -> None:
 
 @reseller_bp.route("/requests/")
 def queue() -> Any:
-    found = resell.queue(current_user)
+    page = resell.queue(current_user)
     removals = resell.removals_for(current_user)
-    ids = {r.account_id for r in found} | {m.account_id for m in removals}
+    ids = {r.account_id for r in page.rows} | {m.account_id for m in removals}
     accounts = {a.id: a for a in db.session.execute(
         scoped(current_user, Account).where(Account.id.in_(ids))).scalars()} if ids else {}
-    return render_template("privacy/reseller/queue.html", requests=found, accounts=accounts,
+    return render_template("privacy/reseller/queue.html", page=page, accounts=accounts,
                            answered=resell.answered(current_user),
                            removals=removals, urgency=service.urgency,
                            days_left=resell.days_left, today=today())

@@ -15,6 +15,7 @@ from panel.extensions import db
 from panel.paging import encode_cursor
 from plugins.privacy.center.models import DataRequest
 from plugins.privacy.retention.models import ActivityEvent, SigninEvent
+from tests.conftest import login
 from tests.core.test_paging import walk
 
 pytestmark = pytest.mark.needs_privacy
@@ -194,3 +195,150 @@ def test_staff_access_sessions_page_26_without_loss_and_only_their_own(client, l
     assert [len(p) for p in pages] == [25, 1]
     seen = [t for p in pages for t in p]
     assert len(seen) == len(set(seen)) == 26 and set(seen) == made and not set(seen) & theirs
+
+
+# --- the customer's Staff access page: two lists, each with its own cursor ---------------------
+
+TICKET = re.compile(r"\(ticket ((?:MINE|THEIRS)-\d{3})\)")
+SEEN = re.compile(r"customer (P\d-\d{3})")
+PROVIDER_NEXT = re.compile(r'aria-label="Provider access pages">.*?href="([^"]+)" rel="next"', re.S)
+
+
+def _provider_views(reseller, account, n: int, *, mark: str = "P1") -> set[str]:
+    """``n`` views of the customer by their reseller, as the trail records them."""
+    from panel import audit
+    from panel.audit import AuditEvent
+    for i in range(n):
+        audit.record(AuditEvent("account.view", actor=reseller, account_id=account.id,
+                                object=f"customer {mark}-{i:03d}"))
+    db.session.commit()
+    return {f"{mark}-{i:03d}" for i in range(n)}
+
+
+def _walk_provider(client, url: str) -> list[list[str]]:
+    """Every page of the provider trail, following its own Older link only."""
+    pages = []
+    while url:
+        html = client.get(url).get_data(as_text=True)
+        pages.append(SEEN.findall(html))
+        found = PROVIDER_NEXT.search(html)
+        url = found.group(1).replace("&amp;", "&") if found else ""
+        assert len(pages) < 10, "the pager never ends"
+    return pages
+
+
+def test_customer_access_sessions_page_26_without_loss_or_repeat(client, login_as, factories):
+    user = login_as("subscriber")
+    made = _sessions(factories.staff(), [user.account] * 26, ticket="MINE")  # ties on the time
+
+    pages = walk(client, "/client/privacy/access", TICKET)
+
+    assert [len(p) for p in pages] == [25, 1]
+    seen = [t for p in pages for t in p]
+    assert len(seen) == len(set(seen)) == 26 and set(seen) == made
+
+
+def test_customer_access_sessions_bad_cursor_is_the_first_page(client, login_as, factories):
+    user = login_as("subscriber")
+    _sessions(factories.staff(), [user.account] * 3, ticket="MINE")
+    response = client.get("/client/privacy/access?after=garbage&per=1000&provider_before=x")
+    assert response.status_code == 200
+    assert len(TICKET.findall(response.get_data(as_text=True))) == 3
+
+
+def test_customer_access_sessions_cursor_from_another_customer_shows_only_own(client, login_as,
+                                                                            factories):
+    staff = factories.staff()
+    theirs = _sessions(staff, [factories.subscriber().account] * 30, ticket="THEIRS")
+    user = login_as("subscriber")
+    mine = _sessions(staff, [user.account] * 2, ticket="MINE", at=AT - timedelta(days=9))
+    forged = encode_cursor([AT + timedelta(days=1), uuid.UUID(int=2**128 - 1)])
+    html = client.get(f"/client/privacy/access?after={forged}").get_data(as_text=True)
+    shown = set(TICKET.findall(html))
+    assert shown == mine and not shown & theirs
+
+
+def test_p25_provider_trail_pages_26_on_its_own_cursor_and_keeps_the_sessions_place(
+        client, factories):
+    reseller = factories.reseller()
+    user = factories.subscriber(reseller=reseller)
+    made = _provider_views(reseller, user.account, 26)
+    _sessions(factories.staff(), [user.account] * 30, ticket="MINE")
+    assert login(client, user).status_code == 302
+    first = client.get("/client/privacy/access").get_data(as_text=True)
+    sessions_next = re.search(r'aria-label="Session pages">.*?href="([^"]+)" rel="next"', first,
+                              re.S).group(1).replace("&amp;", "&")
+
+    pages = _walk_provider(client, sessions_next)  # from the sessions' second page
+
+    assert [len(p) for p in pages] == [25, 1]
+    seen = [m for p in pages for m in p]
+    assert len(seen) == len(set(seen)) == 26 and set(seen) == made
+    last = client.get(_provider_url(client, sessions_next)).get_data(as_text=True)
+    assert len(TICKET.findall(last)) == 5  # the sessions stayed on their second page
+    assert "provider_after=" not in sessions_next and "after=" in sessions_next
+
+
+def _provider_url(client, url: str) -> str:
+    html = client.get(url).get_data(as_text=True)
+    return PROVIDER_NEXT.search(html).group(1).replace("&amp;", "&")
+
+
+def test_p25_provider_trail_forged_cursor_shows_only_own_provider_views(client, factories):
+    reseller = factories.reseller()
+    other = factories.subscriber(reseller=reseller)
+    theirs = _provider_views(reseller, other.account, 30, mark="P2")
+    user = factories.subscriber(reseller=reseller)
+    mine = _provider_views(reseller, user.account, 2)
+    assert login(client, user).status_code == 302
+    for cursor in (encode_cursor([2**62]), "garbage"):
+        html = client.get(f"/client/privacy/access?provider_after={cursor}").get_data(as_text=True)
+        shown = set(SEEN.findall(html))
+        assert shown == mine and not shown & theirs
+
+
+# --- the reseller's data-request queue ---------------------------------------------------------
+
+RESELLER_QUEUED = re.compile(r"/reseller/privacy/requests/([0-9a-f-]{36})\"")
+
+
+def test_reseller_request_queue_pages_oldest_due_first_without_loss_or_repeat(client, factories):
+    reseller = factories.reseller()
+    made = []
+    for _ in range(2):  # two customers, same due dates: ties on due_on and received_at
+        made += _requests(factories.subscriber(reseller=reseller).account, 13)
+    assert login(client, reseller).status_code == 302
+
+    pages = walk(client, "/reseller/privacy/requests/", RESELLER_QUEUED)
+
+    assert [len(p) for p in pages] == [25, 1]
+    seen = [i for p in pages for i in p]
+    assert len(seen) == len(set(seen)) == 26 and set(seen) == {str(r.id) for r in made}
+    due = {str(r.id): r.due_on for r in made}
+    assert [due[i] for i in seen] == sorted(due[i] for i in seen)  # oldest due date first
+    first = client.get("/reseller/privacy/requests/").get_data(as_text=True)
+    assert 'rel="next">Next</a>' in first and 'rel="prev"' not in first
+
+
+def test_reseller_request_queue_bad_cursor_is_the_first_page(client, factories):
+    reseller = factories.reseller()
+    made = _requests(factories.subscriber(reseller=reseller).account, 3)
+    assert login(client, reseller).status_code == 302
+    response = client.get("/reseller/privacy/requests/?after=garbage&per=1000")
+    assert response.status_code == 200
+    assert set(RESELLER_QUEUED.findall(response.get_data(as_text=True))) == {str(r.id) for r in made}
+
+
+def test_reseller_request_queue_forged_cursor_never_shows_another_resellers_rows(
+        client, factories):
+    other = factories.reseller()
+    theirs = _requests(factories.subscriber(reseller=other).account, 30, first_due=date(2026, 12, 1))
+    house = _requests(factories.subscriber().account, 3, first_due=date(2026, 12, 1))
+    reseller = factories.reseller()
+    ours = _requests(factories.subscriber(reseller=reseller).account, 2)
+    assert login(client, reseller).status_code == 302
+    forged = encode_cursor([date(2020, 1, 1), AT, uuid.UUID(int=0)])
+    for url in ("/reseller/privacy/requests/", f"/reseller/privacy/requests/?after={forged}"):
+        shown = set(RESELLER_QUEUED.findall(client.get(url).get_data(as_text=True)))
+        assert shown == {str(r.id) for r in ours}
+        assert not shown & {str(r.id) for r in theirs + house}

@@ -36,11 +36,10 @@ def access_trail(account: Account, session_ids: list) -> dict:  # type: ignore[t
     return out
 
 
-def provider_trail(account: Account, limit: int = 200) -> list[AuditEntry]:
-    """What the customer's reseller (their provider) viewed or changed, newest first (P25)."""
+def provider_trail(account: Account) -> Select[tuple[AuditEntry]] | None:
+    """What the customer's reseller (their provider) viewed or changed (P25), for a
+    keyset-paged list on ``AuditEntry.seq``; None when the customer has no reseller."""
     if account.reseller_id is None:
-        return []
-    return list(db.session.execute(
-        select(AuditEntry).where(AuditEntry.account_id == account.id,
-                                 AuditEntry.actor_role == "reseller")
-        .order_by(AuditEntry.seq.desc()).limit(limit)).scalars())
+        return None
+    return select(AuditEntry).where(AuditEntry.account_id == account.id,
+                                    AuditEntry.actor_role == "reseller")

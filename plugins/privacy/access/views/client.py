@@ -71,16 +71,18 @@ def staff_access() -> Any:
         db.session.commit()
         flash("Your staff access settings are saved.")
         return redirect(url_for(".staff_access"))
-    sessions = db.session.execute(
-        select(AccessSession).where(AccessSession.account_id == account.id)
-        .order_by(AccessSession.requested_at.desc()).limit(100)).scalars().all()
-    trail = access_trail(account, [s.id for s in sessions])
+    sessions = keyset(select(AccessSession).where(AccessSession.account_id == account.id),
+                      [AccessSession.requested_at, AccessSession.id])
+    trail = access_trail(account, [s.id for s in sessions.rows])
+    provider_query = provider_trail(account)  # its own cursor names: two lists on one page
+    provider = (None if provider_query is None
+                else keyset(provider_query, [AuditEntry.seq], prefix="provider_"))
     acting = act_as.acting_staff() is not None  # the cancel link is the customer's alone
     helps = [(staff_help.sentence(r), None if acting or r.status != "pending"
               else url_for("privacy_access_link.cancel_help", token=staff_help.token(r)))
              for r in staff_help.for_account(account.id)]
     return render_template("privacy/access/staff_access.html", form=form, sessions=sessions,
-                           trail=trail, now=utcnow(), provider=provider_trail(account),
+                           trail=trail, now=utcnow(), provider=provider,
                            helps=helps)
 
 

@@ -25,6 +25,7 @@ from panel.db_types import today, utcnow
 from panel.extensions import db
 from panel.mail.outbox import queue as queue_mail
 from panel.metrics import Reading
+from panel.paging import Page, keyset
 from panel.reseller.customers import reseller_active
 from panel.tenancy import get_or_404, parse_id, scoped
 from panel.urls import external_url
@@ -56,11 +57,11 @@ def _own(reseller: User) -> Any:
     return scoped(reseller, DataRequest)
 
 
-def queue(reseller: User) -> list[DataRequest]:
-    """Open requests of the reseller's own customers, oldest due date first."""
-    return list(db.session.execute(_own(reseller).where(DataRequest.status.in_(REQUEST_OPEN))
-                                   .order_by(DataRequest.due_on, DataRequest.received_at))
-                .scalars())
+def queue(reseller: User) -> Page:
+    """One keyset page of the reseller's own customers' open requests, oldest due date first
+    (due_on, received_at, id: the id breaks ties), from the request's after/before/per."""
+    return keyset(_own(reseller).where(DataRequest.status.in_(REQUEST_OPEN)),
+                  [DataRequest.due_on, DataRequest.received_at, DataRequest.id], descending=False)
 
 
 def answered(reseller: User, limit: int = 50) -> list[DataRequest]:
