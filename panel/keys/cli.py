@@ -71,6 +71,32 @@ def status() -> None:
         click.echo("a rotation is unfinished: run `panel keys rotate` to resume it")
 
 
+class _Progress:
+    """A progress bar opened once a batched command knows how much there is to do (its plan),
+    advanced by the batches, and closed with the command's ExitStack."""
+
+    def __init__(self, stack: contextlib.ExitStack, label: str) -> None:
+        self.stack, self.label = stack, label
+        self.bar: Any = None
+
+    def open(self, length: int) -> None:
+        self.bar = self.stack.enter_context(click.progressbar(
+            length=max(length, 1), label=self.label, show_pos=True))
+
+    def step(self, n: int) -> None:
+        self.bar.update(min(n, max(self.bar.length - self.bar.pos, 0)))
+
+
+def _refuse_failures(failures: list[Any], what: str) -> None:
+    """Name each value that failed its integrity check (never its content), then fail."""
+    if not failures:
+        return
+    for failure in failures:
+        click.echo(f"cannot open {failure.column} of row {failure.row_id}: {failure.reason}",
+                   err=True)
+    raise click.ClickException(f"{len(failures)} {what}")
+
+
 @keys_group.command("rotate")
 @click.option("--batch-size", type=click.IntRange(1), default=rotation.DEFAULT_BATCH_SIZE,
               show_default=True, help="Rows re-encrypted per transaction.")
@@ -88,32 +114,23 @@ def rotate(batch_size: int, pause: float, settle_seconds: float | None) -> None:
     values are still under an older one). The panel keeps serving meanwhile.
     """
     with contextlib.ExitStack() as stack, _refusals():
-        bar: dict[str, Any] = {}
+        bar = _Progress(stack, "re-encrypting")
 
         def start(plan: rotation.RotationReport) -> None:
             verb = "rotating to new" if plan.added_key else "resuming rotation to"
             click.echo(f"{verb} key {plan.primary}: {plan.to_do} value(s) to re-encrypt")
-            bar["bar"] = stack.enter_context(click.progressbar(
-                length=max(plan.to_do, 1), label="re-encrypting", show_pos=True))
-
-        def step(n: int) -> None:
-            progress = bar["bar"]
-            progress.update(min(n, max(progress.length - progress.pos, 0)))
+            bar.open(plan.to_do)
 
         report = rotation.rotate(_engine(), _master(), batch_size=batch_size, pause=pause,
-                                 settle_seconds=settle_seconds, progress=step,
+                                 settle_seconds=settle_seconds, progress=bar.step,
                                  echo=click.echo, on_start=start)
         stack.close()
         click.echo(f"re-encrypted {report.reencrypted} value(s) in {report.passes} pass(es)"
                    + (f"; {report.conflicts} row(s) edited meanwhile were checked again"
                       if report.conflicts else ""))
-        if report.failures:
-            for failure in report.failures:
-                click.echo(f"cannot open {failure.column} of row {failure.row_id}: "
-                           f"{failure.reason}", err=True)
-            raise click.ClickException(
-                f"{len(report.failures)} value(s) failed their integrity check and were left "
-                "as they are; their key cannot be retired until they are repaired or erased")
+        _refuse_failures(report.failures, "value(s) failed their integrity check and were left "
+                         "as they are; their key cannot be retired until they are repaired or "
+                         "erased")
         _record("keys.rotate", f"data key {report.primary}")
         click.echo(f"verified: every stored value is under key {report.primary}")
         old = [k.kid for k in rotation.keys(_engine())
@@ -136,30 +153,20 @@ def regroup(batch_size: int, pause: float) -> None:
     field. Safe to interrupt and to run while the panel serves: running it again finishes.
     """
     with contextlib.ExitStack() as stack, _refusals():
-        bar: dict[str, Any] = {}
+        bar = _Progress(stack, "regrouping")
 
         def start(plan: regrouping.RegroupReport) -> None:
             click.echo(f"{plan.to_do} row(s) to regroup")
-            bar["bar"] = stack.enter_context(click.progressbar(
-                length=max(plan.to_do, 1), label="regrouping", show_pos=True))
-
-        def step(n: int) -> None:
-            progress = bar["bar"]
-            progress.update(min(n, max(progress.length - progress.pos, 0)))
+            bar.open(plan.to_do)
 
         report = regrouping.regroup(_engine(), _master(), batch_size=batch_size, pause=pause,
-                                    progress=step, on_start=start)
+                                    progress=bar.step, on_start=start)
         stack.close()
         click.echo(f"regrouped {report.regrouped} row(s) in {report.passes} pass(es)"
                    + (f"; {report.conflicts} row(s) edited meanwhile were checked again"
                       if report.conflicts else ""))
-        if report.failures:
-            for failure in report.failures:
-                click.echo(f"cannot open {failure.column} of row {failure.row_id}: "
-                           f"{failure.reason}", err=True)
-            raise click.ClickException(
-                f"{len(report.failures)} row(s) failed their integrity check and were left as "
-                "they are")
+        _refuse_failures(report.failures, "row(s) failed their integrity check and were left as "
+                         "they are")
         _record("keys.regroup", f"{report.regrouped} row(s)")
         click.echo("verified: every row is regrouped")
 
