@@ -196,25 +196,11 @@ def _without_flush(conn: Connection) -> Iterator[None]:
     stays consistent; only a power cut (not a crash of the process) can lose the last few
     counts, which a rate limit can afford. Waiting for the disk instead made every WHOIS
     query and counted form cost one fsync, one at a time (bench/whois.py).
-    PostgreSQL: ``synchronous_commit`` off for this transaction only; SQLite (WAL): this
-    connection's ``synchronous`` NORMAL for the commit, then back to what it was."""
+    PostgreSQL: ``synchronous_commit`` off for this transaction only. SQLite needs nothing
+    here: every connection already runs WAL with ``synchronous=NORMAL`` (panel/app.py)."""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-        yield
-        return
-    if conn.dialect.name != "sqlite":
-        yield
-        return
-    info = conn.connection.info  # kept with the database connection, across checkouts
-    if "panel_synchronous" not in info:
-        info["panel_synchronous"] = conn.exec_driver_sql("PRAGMA synchronous").scalar()
-    before = info["panel_synchronous"]
-    conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
-    try:
-        yield
-    finally:
-        conn.rollback()  # nothing after a commit; an error's transaction ends before the reset
-        conn.exec_driver_sql(f"PRAGMA synchronous={int(before or 2)}")
+    yield
 
 
 def _fails_closed() -> bool:
