@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, g, render_template, request
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
@@ -32,8 +32,10 @@ bp = Blueprint("privacy_admin", __name__, url_prefix="/admin/audit",
 def trail_line(entry: AuditEntry) -> words.Line:
     """A trail entry as a sentence for whoever is looking (templates: ``_trail.html``)."""
     viewer = current_user if current_user.is_authenticated else None
-    brand = brand_for(viewer) if viewer is not None and viewer.role == "subscriber" else None
-    return words.describe(entry, viewer, brand.name if brand else None)
+    if "trail_provider" not in g:  # once per request, not once per row
+        brand = brand_for(viewer) if viewer is not None and viewer.role == "subscriber" else None
+        g.trail_provider = brand.name if brand else None
+    return words.describe(entry, viewer, g.trail_provider)
 
 
 @bp.before_request
