@@ -27,6 +27,7 @@ from panel.password_reset import services
 from panel.password_reset.models import PasswordReset
 from tests.conftest import csrf_token, login, post_form
 from tests.factories import DEFAULT_PASSWORD
+from tests.http_bodies import page_text
 
 NEW_PASSWORD = "a brand new passphrase"
 LINK = re.compile(r"http://localhost(/reset-password/[\w.-]+)")
@@ -88,7 +89,7 @@ def test_same_answer_for_every_address_and_mail_only_for_an_active_customer(app,
     for email in addresses:
         response = ask(client, email)
         assert response.status_code == 200
-        answers.add(response.get_data(as_text=True).replace(email, "EMAIL"))
+        answers.add(page_text(response.get_data(as_text=True).replace(email, "EMAIL")))
     assert len(answers) == 1, "the answer tells known and unknown addresses apart"
     assert db.session.query(PasswordReset).count() == len(addresses)  # the same work for each
     assert mails_to(known.email) == []  # nothing is sent while the request is answered
