@@ -10,6 +10,7 @@ code of the panel logs one; the log test holds every page to that.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import logging
@@ -36,6 +37,7 @@ _SCRUB = re.compile("|".join((
 )))
 
 
+@functools.lru_cache(maxsize=4096)  # the same clients ask again and again; parsing is the cost
 def network(address: str | None) -> str:
     """An address cut to its /24 (IPv4) or /48 (IPv6): enough to see a flood, not a person."""
     try:

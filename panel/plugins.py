@@ -74,7 +74,10 @@ class PluginHost:
         if has_request_context() and "panel_inactive_plugins" in g:
             return g.panel_inactive_plugins
         try:
-            rows = db.session.execute(_INACTIVE).scalars()
+            # Core on the request's connection: no ORM entity machinery for one column. Read
+            # every request (never kept in the process), so a change made through another
+            # worker or server counts at once.
+            rows = db.session.connection().execute(_INACTIVE).scalars()
             names = set(rows) & set(self.modules)
         except Exception:  # noqa: BLE001 - before `panel db upgrade` there is no table yet
             db.session.rollback()
