@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from types import FunctionType, MethodType
+from typing import Protocol
 
 from flask import current_app, has_request_context, request
 from sqlalchemy import Select, bindparam, delete, func, select
@@ -94,7 +96,7 @@ def _reseller_notice(name: str) -> str:
     return f"Marketing email from {name}, the company you bought your hosting from."
 
 
-def category(key: str, account: Account | None = None) -> Category | None:
+def category(key: str, account: AccountRef | None = None) -> Category | None:
     """The category named ``key``; a reseller's only for that reseller's own customers."""
     if key in BY_KEY:
         return BY_KEY[key]
@@ -142,10 +144,13 @@ _LATEST = (select(ConsentEvent.granted)
 
 
 def _latest(account_id: uuid.UUID, key: str) -> bool | None:
-    return db.session.execute(_LATEST, {"account_id": account_id, "key": key}).scalar()
+    # Core on the session's connection (one column, no ORM loading). Nothing to autoflush:
+    # record() flushes each event it adds.
+    return db.session.connection().execute(
+        _LATEST, {"account_id": account_id, "key": key}).scalar()
 
 
-def preference(account: Account, cat: Category) -> bool:
+def preference(account: AccountRef, cat: Category) -> bool:
     latest = _latest(account.id, cat.key)
     return default_for(cat) if latest is None else latest
 
@@ -183,7 +188,31 @@ def allowed(account: Account, key: str) -> bool:
     return suppression_reason(account, key) is None
 
 
-def record(account: Account, key: str, granted: bool, method: str, *, actor: User | None = None,
+class AccountRef(Protocol):
+    """What recording a choice needs of an account: an Account, or a link's LinkAccount."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def reseller_id(self) -> uuid.UUID | None: ...
+
+
+#: Who makes a change, or a function returning them that is called only once something is
+#: written: a one-click link's subscriber is loaded only then (a repeated POST writes nothing).
+Actor = User | Callable[[], User | None] | None
+
+
+def _deferred(actor: Actor) -> bool:
+    """A function to call (not a User, nor a proxy to one such as ``current_user``)."""
+    return isinstance(actor, FunctionType | MethodType)
+
+
+def _who(actor: Actor) -> User | None:
+    return actor() if _deferred(actor) else actor  # type: ignore[operator,return-value]
+
+
+def record(account: AccountRef, key: str, granted: bool, method: str, *, actor: Actor = None,
            reason: str | None = None, notice: str | None = None) -> ConsentEvent | None:
     """Append a grant or withdrawal (the caller commits). Nothing is written when the switch is
     already in that position (by an earlier event or the default), so saving an unchanged
@@ -193,6 +222,7 @@ def record(account: Account, key: str, granted: bool, method: str, *, actor: Use
         raise ValueError(f"unknown category {key!r} or method {method!r}")
     if preference(account, cat) == granted:
         return None
+    actor = _who(actor)
     text = notice or cat.notice
     event = ConsentEvent(id=uuid.uuid4(), account_id=account.id, category=key, granted=granted,
                          method=method, mode=mode(), notice_version=NOTICE_VERSION,
@@ -206,14 +236,26 @@ def record(account: Account, key: str, granted: bool, method: str, *, actor: Use
     return event
 
 
-def change(account: Account, wanted: dict[str, bool], method: str, *, actor: User | None = None,
+def change(account: AccountRef, wanted: dict[str, bool], method: str, *, actor: Actor = None,
            reason: str | None = None, ticket: str | None = None) -> list[ConsentEvent]:
-    """Set several switches at once; staff changes carry a reason and go on the trail."""
-    if actor is not None and actor.is_staff and not (reason or "").strip():
-        raise ValueError("Give the reason for changing the customer's preferences.")
+    """Set several switches at once; staff changes carry a reason and go on the trail. An
+    ``actor`` given as a function is called once, before the first write, if there is one."""
+    found: list[User | None] = []
+
+    def who() -> User | None:
+        if not found:
+            person = _who(actor)
+            if person is not None and person.is_staff and not (reason or "").strip():
+                raise ValueError("Give the reason for changing the customer's preferences.")
+            found.append(person)
+        return found[0]
+
+    if not _deferred(actor):
+        who()  # refused before anything is read
     events = [e for key, on in wanted.items()
-              if (e := record(account, key, on, method, actor=actor, reason=reason)) is not None]
+              if (e := record(account, key, on, method, actor=who, reason=reason)) is not None]
     if events:
+        actor = who()
         audit.record(AuditEvent(
             "email_preferences.change", actor=actor, account_id=account.id,
             object=f"email preferences ({METHODS[method]})", fields=[e.category for e in events],

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import parseaddr
+from typing import Any
 from urllib.parse import quote
 
 from flask import current_app
@@ -30,6 +31,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from panel.accounts.models import CLOSED, Account
+from panel.auth.models import User
 from panel.db_types import utcnow
 from panel.extensions import db
 from panel.mail.models import TRANSACTIONAL_CATEGORIES
@@ -51,11 +53,41 @@ class LinkError(ValueError):
 
 
 @dataclass(frozen=True)
+class LinkAccount:
+    """What a one-click POST needs of the account a link names, read in one Core statement
+    (no ORM entities: a one-click POST is a hot path, bench/mail.py)."""
+
+    id: uuid.UUID
+    reseller_id: uuid.UUID | None
+    subscriber_id: uuid.UUID | None  # the account's subscriber: who a change is recorded as
+
+
+@dataclass(frozen=True)
 class Link:
-    account: Account
+    ref: LinkAccount
     category: str | None  # None: a preference-centre link; else a one-click link
     revoked: bool = False  # only ever True for a one-click link (see resolve_one_click)
     generation: int = 0  # the account's current link generation, read with the account
+    _loaded: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def account_id(self) -> uuid.UUID:
+        return self.ref.id
+
+    @property
+    def account(self) -> Account:
+        """The account entity, loaded on first use and kept (the preference centre's pages)."""
+        if "account" not in self._loaded:
+            self._loaded["account"] = db.session.get(Account, self.ref.id)
+        return self._loaded["account"]  # type: ignore[no-any-return]
+
+    def subscriber(self) -> User | None:
+        """Who a change through the link is recorded as: the subscriber it was sent to. Loaded
+        on first use, so a repeated one-click POST, which changes nothing, never loads it."""
+        if "subscriber" not in self._loaded:
+            found = self.ref.subscriber_id
+            self._loaded["subscriber"] = None if found is None else db.session.get(User, found)
+        return self._loaded["subscriber"]  # type: ignore[no-any-return]
 
 
 def _serializer() -> URLSafeSerializer:
@@ -79,16 +111,27 @@ def make(account_id: uuid.UUID, category: str | None = None, gen: int | None = N
     return str(_serializer().dumps([account_id.hex, category or "", gen]))
 
 
+#: The preference centre's pages show the account: its entity, with its subscriber.
 _LOOKUP = (select(Account, EmailLinkKey.generation)
            .outerjoin(EmailLinkKey, EmailLinkKey.account_id == Account.id)
            .options(joinedload(Account.user))
            .where(Account.id == bindparam("account_id")))
+#: A one-click POST needs a few columns: Core, no entities (bench/mail.py).
+_ACCOUNT, _USER, _KEY = Account.__table__, User.__table__, EmailLinkKey.__table__
+_LOOKUP_COLUMNS = (select(_ACCOUNT.c.id, _ACCOUNT.c.status, _ACCOUNT.c.reseller_id,
+                          _USER.c.id, _KEY.c.generation)
+                   .select_from(_ACCOUNT)
+                   .outerjoin(_USER, _USER.c.account_id == _ACCOUNT.c.id)
+                   .outerjoin(_KEY, _KEY.c.account_id == _ACCOUNT.c.id)
+                   .where(_ACCOUNT.c.id == bindparam("account_id"))
+                   .limit(1))
 
 
-def _lookup(token: str) -> Link:
+def _lookup(token: str, *, entities: bool) -> Link:
     """The link a token names, revoked or not; LinkError if it is forged or its account is
     gone. One statement reads the account, its subscriber (who a change through the link is
-    recorded as) and its link generation: a one-click POST is a hot path (bench/mail.py)."""
+    recorded as) and its link generation: as entities for the pages that show the account,
+    as a few columns for a one-click POST."""
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_CHARS:
         raise LinkError("invalid")
     try:
@@ -99,16 +142,27 @@ def _lookup(token: str) -> Link:
             raise ValueError
     except (BadSignature, ValueError, TypeError):
         raise LinkError("invalid") from None
-    found = db.session.execute(_LOOKUP, {"account_id": account_id}).first()
-    if found is None or found[0].status == CLOSED:
+    if entities:
+        found = db.session.execute(_LOOKUP, {"account_id": account_id}).first()
+        if found is None or found[0].status == CLOSED:
+            raise LinkError("erased")
+        account, current = found[0], found[1] or 0
+        user = account.user
+        link = Link(LinkAccount(account.id, account.reseller_id, user.id if user else None),
+                    category or None, revoked=gen != current, generation=current)
+        link._loaded.update(account=account, subscriber=user)
+        return link
+    row = db.session.connection().execute(_LOOKUP_COLUMNS, {"account_id": account_id}).first()
+    if row is None or row[1] == CLOSED:
         raise LinkError("erased")
-    current = found[1] or 0
-    return Link(found[0], category or None, revoked=gen != current, generation=current)
+    current = row[4] or 0
+    return Link(LinkAccount(row[0], row[2], row[3]), category or None, revoked=gen != current,
+                generation=current)
 
 
 def resolve(token: str) -> Link:
     """The account and category a live token names, or LinkError saying why not."""
-    link = _lookup(token)
+    link = _lookup(token, entities=True)
     if link.revoked:
         raise LinkError("revoked")
     return link
@@ -125,7 +179,7 @@ def resolve_centre(token: str) -> Link:
 def resolve_one_click(token: str) -> Link:
     """A one-click link (the List-Unsubscribe header's), revoked or not, or LinkError: a
     revoked one still unsubscribes, and says so (``Link.revoked``)."""
-    link = _lookup(token)
+    link = _lookup(token, entities=False)
     if link.category is None:
         raise LinkError("not-one-click")
     return link

@@ -7,7 +7,9 @@ at once, answering 200. That POST is exempt from CSRF, and accepts nothing else:
 requests that ride on a visitor's cookies, while this one carries its authority in the URL,
 which only the recipient has. So the confirmation button on the GET page sends the very same
 one-click POST. A revoked one-click link still unsubscribes; its page says it was revoked and
-offers nothing else.
+offers nothing else. A person's browser (its Accept header names HTML) gets the "you are
+unsubscribed" page; a mail provider's RFC 8058 POST, which nobody reads, gets the same 200 as
+one short line of plain text, without rendering a page or minting a preference-centre link.
 
 ``/email-preferences/<token>`` takes a live preference-centre link (the footer's): the centre,
 a CSRF-protected form. Neither signs anyone in: the token changes email preferences and
@@ -20,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 import limits
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 
 from panel.bodies import body_limit
 from panel.extensions import csrf, db, limiter
@@ -68,16 +70,23 @@ def _resolve(token: str, resolver: Any = unsubscribe.resolve_centre) -> Link | A
 
 def _subscriber(link: Link) -> Any:
     """Who a change through a link is recorded as: the subscriber it was sent to."""
-    return link.account.user
+    return link.subscriber()
 
 
 def _label(link: Link) -> str:
     return f"{email_prefs.label_of(link.category or '').lower()} email"
 
 
+def _wants_page() -> bool:
+    """A browser's form POST names HTML in Accept; a mail provider's one-click POST (RFC 8058)
+    does not (none, or ``*/*``): it is answered in plain text."""
+    return any(kind in ("text/html", "application/xhtml+xml") and quality > 0
+               for kind, quality in request.accept_mimetypes)
+
+
 def _one_click_page(link: Link, token: str, *, done: bool) -> str:
     centre = None if link.revoked else url_for(
-        ".centre", token=unsubscribe.make(link.account.id, gen=link.generation))
+        ".centre", token=unsubscribe.make(link.account_id, gen=link.generation))
     return render_template("privacy/email/unsubscribe.html", what=_label(link), token=token,
                            done=done, revoked=link.revoked, centre_url=centre)
 
@@ -103,11 +112,18 @@ def _one_click_post(token: str) -> Any:
     if not isinstance(link, Link):
         return link
     assert link.category is not None  # resolve_one_click refuses a preference-centre link
-    if email_prefs.category(link.category, link.account) is not None:
-        email_prefs.change(link.account, {link.category: False}, "one-click",
-                           actor=_subscriber(link))
-    page = _one_click_page(link, token, done=True)  # before the commit expires the account
-    db.session.commit()
+    changed = []
+    if email_prefs.category(link.category, link.ref) is not None:
+        # the subscriber is loaded only if something is written (a repeated POST writes nothing)
+        changed = email_prefs.change(link.ref, {link.category: False}, "one-click",
+                                     actor=link.subscriber)
+    if _wants_page():
+        page = _one_click_page(link, token, done=True)  # before the commit expires the account
+    else:
+        page = Response(f"You are unsubscribed: you will get no more {_label(link)} from us.\n",
+                        mimetype="text/plain")
+    if changed:  # a repeated POST wrote nothing: nothing to commit
+        db.session.commit()
     return page
 
 
