@@ -174,8 +174,11 @@ def _undecodable_fields() -> set[str]:
     which plain_text refuses too."""
     if request.mimetype != "application/x-www-form-urlencoded":
         return set()
+    data = request.get_data(cache=True)
+    if data.isascii() and b"%" not in data:
+        return set()  # nothing but ASCII, nothing escaped: every field is UTF-8
     bad = set()
-    for pair in request.get_data(cache=True).split(b"&"):
+    for pair in data.split(b"&"):
         name, _, value = pair.partition(b"=")
         try:
             unquote_to_bytes(value.replace(b"+", b" ")).decode("utf-8")
@@ -212,16 +215,17 @@ def _install_request_hooks(app: Flask) -> None:
 
     @app.after_request
     def _security_headers(response: Any) -> Any:
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("Permissions-Policy", "interest-cohort=()")
-        response.headers["X-Request-Id"] = g.get("request_id", "")
-        if current_user and getattr(current_user, "is_authenticated", False):
-            response.headers.setdefault("Cache-Control", "no-store")
-        if app.config["SESSION_COOKIE_SECURE"]:
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        headers = response.headers
+        present = {name.lower() for name, _ in headers.items()}  # a view's own value wins
+        for name, value in SECURITY_HEADERS:
+            if name.lower() not in present:
+                headers.add(name, value)
+        headers["X-Request-Id"] = g.get("request_id", "")
+        user = current_user._get_current_object()  # type: ignore[attr-defined]
+        if user and getattr(user, "is_authenticated", False) and "cache-control" not in present:
+            headers.add("Cache-Control", "no-store")
+        if app.config["SESSION_COOKIE_SECURE"] and "strict-transport-security" not in present:
+            headers.add("Strict-Transport-Security", "max-age=31536000")
         return response
 
     @app.after_request
@@ -236,6 +240,15 @@ def _install_request_hooks(app: Flask) -> None:
     def _layout() -> dict[str, Any]:
         return {"nav": menu(), "banners": banners(), "page_parts": page_parts}
 
+
+#: Every answer carries these unless its view set its own.
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Permissions-Policy", "interest-cohort=()"),
+)
 
 #: An X-Request-Id from a proxy is kept only if it is plainly an id: it goes into the log.
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
