@@ -214,7 +214,8 @@ class WhoisServer:
         try:
             answer = await self._answer(reader, peer)
             writer.write(answer.encode("utf-8"))
-            await asyncio.wait_for(writer.drain(), self.settings.timeout)
+            async with asyncio.timeout(self.settings.timeout):  # no task per call
+                await writer.drain()
         except (TimeoutError, ConnectionError):
             pass
         except Exception:  # noqa: BLE001 - one bad connection must never stop the server
@@ -224,11 +225,13 @@ class WhoisServer:
         finally:
             with contextlib.suppress(Exception):
                 writer.close()
-                await asyncio.wait_for(writer.wait_closed(), 1.0)
+                async with asyncio.timeout(1.0):
+                    await writer.wait_closed()
 
     async def _answer(self, reader: asyncio.StreamReader, peer: str) -> str:
         try:
-            raw = await asyncio.wait_for(reader.readuntil(b"\n"), self.settings.timeout)
+            async with asyncio.timeout(self.settings.timeout):
+                raw = await reader.readuntil(b"\n")
         except TimeoutError:
             return TIMEOUT + "\r\n"
         except asyncio.LimitOverrunError:
