@@ -10,6 +10,7 @@ can describe it (RFC 9537) and WHOIS can print it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -268,6 +269,27 @@ def build(found: tuple[list[Any], Any], service: Identity | None = None) -> Reco
         private=private,
         contacts=[_contact(r, contacts.get(r), private, service, url) for r in CONTACT_ROLES],
         contact_url=url, service=service)
+
+
+#: Answers kept at most by one server or worker (one per domain; cleared when full).
+MAX_KEPT = 10_000
+
+
+def kept(answers: dict[str, tuple[Any, str]], found: tuple[list[Any], Any],
+         make: Callable[[Record], str]) -> str:
+    """``make(build(found))``, reused while ``found``'s rows stay the same (WHOIS and RDAP keep
+    their answers this way). The rows are the version: the domain, its contacts (the sealed
+    values as stored), the privacy switch and the service identity are all in them, so
+    whatever changed, the next answer shows it, in every process; and a name the registry does
+    not hold has no rows, so nothing is kept for it."""
+    rows = found[0]
+    key, name = tuple(rows), rows[0].name
+    hit = answers.get(name)
+    if hit is None or hit[0] != key:
+        if len(answers) >= MAX_KEPT:
+            answers.clear()
+        hit = answers[name] = (key, make(build(found)))
+    return hit[1]
 
 
 def lookup(text: str) -> Record | None:

@@ -38,8 +38,6 @@ log = logging.getLogger("panel.whois")
 MAX_QUERY_BYTES = 255
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_RATE = "60 per minute"
-#: Answers kept in memory at most (one per domain; cleared when full).
-MAX_KEPT = 10_000
 ROLE_LABELS = {"registrant": "Registrant", "admin": "Admin", "tech": "Tech", "billing": "Billing"}
 FIELD_LABELS = (("name", "Name"), ("organization", "Organization"), ("street", "Street"),
                 ("city", "City"), ("state", "State/Province"), ("postcode", "Postal Code"),
@@ -141,26 +139,15 @@ class WhoisServer:
                 db.session.remove()
 
     def _lookup(self, query: str, read: dict[str, str]) -> str:
-        """One indexed read per name and batch (``read`` holds this batch's answers). The
-        answer built from the same rows last time is reused: the rows are the version (sealed
-        values and the service identity included), so whatever changed, the next query shows
-        it, and no answer is kept for a name the registry does not hold."""
+        """One indexed read per name and batch (``read`` holds this batch's answers); the
+        answer built from the same rows last time is reused (``whois_data.kept``)."""
         try:
             name = whois_data.normalise_name(query)
         except BadName:
             return no_match(query)
         if name not in read:
             found = whois_data.fetch(name)
-            if found is None:
-                read[name] = ""
-            else:
-                key = tuple(found[0])
-                kept = self.answers.get(name)
-                if kept is None or kept[0] != key:
-                    if len(self.answers) >= MAX_KEPT:
-                        self.answers.clear()
-                    kept = self.answers[name] = (key, format_body(whois_data.build(found)))
-                read[name] = kept[1]
+            read[name] = "" if found is None else whois_data.kept(self.answers, found, format_body)
         return read[name] + footer() if read[name] else no_match(query)
 
     def _allowances(self, peers: Counter[str]) -> dict[str, int]:
