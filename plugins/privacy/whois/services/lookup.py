@@ -276,17 +276,17 @@ MAX_KEPT = 10_000
 
 
 def kept(answers: dict[str, tuple[Any, str]], found: tuple[list[Any], Any],
-         make: Callable[[Record], str]) -> str:
+         make: Callable[[Record], str], most: int = MAX_KEPT) -> str:
     """``make(build(found))``, reused while ``found``'s rows stay the same (WHOIS and RDAP keep
     their answers this way). The rows are the version: the domain, its contacts (the sealed
     values as stored), the privacy switch and the service identity are all in them, so
     whatever changed, the next answer shows it, in every process; and a name the registry does
-    not hold has no rows, so nothing is kept for it."""
+    not hold has no rows, so nothing is kept for it. At ``most`` answers, all are dropped."""
     rows = found[0]
     key, name = tuple(rows), rows[0].name
     hit = answers.get(name)
     if hit is None or hit[0] != key:
-        if len(answers) >= MAX_KEPT:
+        if len(answers) >= most:
             answers.clear()
         hit = answers[name] = (key, make(build(found)))
     return hit[1]

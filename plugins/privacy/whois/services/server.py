@@ -104,7 +104,7 @@ def no_match(name: str) -> str:
 class Settings:
     timeout: float = DEFAULT_TIMEOUT
     rate: str = DEFAULT_RATE
-    workers: int = 8
+    workers: int = 8  # threads in the pool: batches of queries answered at once
 
 
 class WhoisServer:
