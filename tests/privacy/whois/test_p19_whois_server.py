@@ -166,7 +166,7 @@ def test_p19_queries_that_wait_together_are_still_counted_one_by_one(app, start_
     let through, and every other one is refused."""
     from sqlalchemy import event
 
-    running = start_whois(rate="5 per minute", workers=1)
+    running = start_whois(rate="5 per minute", workers=1, batches=1)
     upserts: list[str] = []
 
     def seen(conn, cursor, statement, *args) -> None:  # noqa: ANN001
