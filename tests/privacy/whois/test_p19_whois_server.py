@@ -158,3 +158,50 @@ def test_p19_fifty_concurrent_clients_all_get_their_own_answer(app, factories, s
         expected = "HIDDEN-SWAN.TEST" if i % 2 else "OPEN-SWAN.TEST"
         assert got["Domain Name"] == [expected], text[:200]
         assert (got["Registrant Name"] == [REDACTED]) == bool(i % 2)
+
+
+def test_p19_queries_that_wait_together_are_still_counted_one_by_one(app, start_whois):
+    """Queries that arrive while the pool is busy are answered as one batch (issue 16): one
+    counter update for their address, yet exactly as many get through as one hit each would
+    let through, and every other one is refused."""
+    from sqlalchemy import event
+
+    running = start_whois(rate="5 per minute", workers=1, batches=1)
+    upserts: list[str] = []
+
+    def seen(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+        if statement.lstrip().upper().startswith("INSERT INTO RATE_LIMIT_COUNTER"):
+            upserts.append(statement)
+
+    server, sent = running.server, []
+    send = server._send
+
+    def sending(loop) -> None:  # noqa: ANN001 - records each batch's size as it goes
+        sent.append(len(server._waiting))
+        send(loop)
+
+    server._send = sending
+    event.listen(db.engine, "before_cursor_execute", seen)
+    gate = threading.Event()
+    server.pool.submit(gate.wait, 20)  # the one worker is busy: the queries wait
+    answers: list[str] = []
+    threads = [threading.Thread(target=lambda: answers.append(
+        ask(running.port, b"nowhere.test\r\n", wait=20))) for _ in range(20)]
+    try:
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 10
+        while sum(sent) + len(server._waiting) < 20 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        gate.set()
+        for t in threads:
+            t.join(30)
+    finally:
+        gate.set()
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert len(answers) == 20
+    assert sum('No match for "NOWHERE.TEST"' in a for a in answers) == 5
+    assert sum("rate limit exceeded" in a for a in answers) == 15
+    # the first batch holds what came before the worker was asked (one or more), the second the rest
+    assert sum(sent) == 20 and len(sent) == len(upserts) <= 2, (sent, upserts)
+    assert "rate limit exceeded" in ask(running.port, b"nowhere.test\r\n")  # all 20 counted

@@ -10,13 +10,14 @@ can describe it (RFC 9537) and WHOIS can print it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 import idna
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, literal, select
 from sqlalchemy.orm import selectinload
 
 from panel.crypto.keyring import current_holder
@@ -169,22 +170,34 @@ def find(name: str) -> Domain | None:
 
 _D = Domain.__table__
 _C = DomainContact.__table__
+_S = WhoisSettings.__table__
 _DOMAIN_COLS = ("id", "name", "status", "registered_on", "expires_on", "nameservers",
                 "privacy_enabled", "registrar", "updated_at", "created_at")
 _QUERY = (select(*(_D.c[n] for n in _DOMAIN_COLS), _C.c.id.label("contact_id"), _C.c.role,
-                 *(_C.c[f].label(f"c_{f}") for f in FIELDS))
-          .select_from(_D).outerjoin(_C, _C.c.domain_id == _D.c.id))
+                 *(_C.c[f].label(f"c_{f}") for f in FIELDS),
+                 _S.c.id.label("s_id"), *(_S.c[k].label(f"s_{k}") for k in DEFAULT_IDENTITY))
+          .select_from(_D).outerjoin(_C, _C.c.domain_id == _D.c.id)
+          .outerjoin(_S, _S.c.id == literal(1)))
+#: Built once: a statement made per query costs more CPU (its cache key) than the read itself.
+_BY_NAME = _QUERY.where(_D.c.name == bindparam("name"))
 _SEALED = {f: DomainContact.__dict__[f] for f in FIELDS}
 
 
+class _Settings:
+    """The service identity's columns of a joined row, named as on ``WhoisSettings``."""
+
+    def __init__(self, row: Any) -> None:
+        for k in DEFAULT_IDENTITY:
+            setattr(self, k, getattr(row, f"s_{k}"))
+
+
 def _fetch(name: str) -> tuple[list[Any], Any] | None:
-    """The domain joined to its contacts, and the service identity: plain rows, no ORM."""
-    with db.engine.connect() as conn:  # Core on a pooled connection: no ORM session work
-        rows = conn.execute(_QUERY.where(_D.c.name == name)).all()
-        settings = conn.execute(_SETTINGS).first()
+    """The domain joined to its contacts and the service identity: one statement, plain rows,
+    no ORM, on the session's connection (a request that already holds one checks out no other)."""
+    rows = db.session.connection().execute(_BY_NAME, {"name": name}).all()
     if not rows:
         return None
-    return rows, settings
+    return rows, (_Settings(rows[0]) if rows[0].s_id is not None else None)
 
 
 def _decrypt(rows: list[Any]) -> dict[str, dict[str, str]]:
@@ -256,6 +269,27 @@ def build(found: tuple[list[Any], Any], service: Identity | None = None) -> Reco
         private=private,
         contacts=[_contact(r, contacts.get(r), private, service, url) for r in CONTACT_ROLES],
         contact_url=url, service=service)
+
+
+#: Answers kept at most by one server or worker (one per domain; cleared when full).
+MAX_KEPT = 10_000
+
+
+def kept(answers: dict[str, tuple[Any, str]], found: tuple[list[Any], Any],
+         make: Callable[[Record], str], most: int = MAX_KEPT) -> str:
+    """``make(build(found))``, reused while ``found``'s rows stay the same (WHOIS and RDAP keep
+    their answers this way). The rows are the version: the domain, its contacts (the sealed
+    values as stored), the privacy switch and the service identity are all in them, so
+    whatever changed, the next answer shows it, in every process; and a name the registry does
+    not hold has no rows, so nothing is kept for it. At ``most`` answers, all are dropped."""
+    rows = found[0]
+    key, name = tuple(rows), rows[0].name
+    hit = answers.get(name)
+    if hit is None or hit[0] != key:
+        if len(answers) >= most:
+            answers.clear()
+        hit = answers[name] = (key, make(build(found)))
+    return hit[1]
 
 
 def lookup(text: str) -> Record | None:

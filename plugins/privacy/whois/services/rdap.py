@@ -9,6 +9,7 @@ contact URI. Each ``redacted`` member names the field and gives a JSONPath to it
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -24,6 +25,9 @@ RDAP_ROLES = {"registrant": "registrant", "admin": "administrative", "tech": "te
 NAME_PREFIX = {"registrant": "Registrant", "admin": "Admin", "tech": "Tech", "billing": "Billing"}
 REASON = {"description": "The registrant has WHOIS privacy switched on "
                          "(Registration Data Policy)"}
+#: Stands for the query time in a kept answer. No domain name, handle or status holds braces,
+#: and they come before the events, so the first one found is the events'.
+NOW = "{rdap-now}"
 TERMS = {"title": "Terms of Use",
          "description": ["This data is provided for information about domain registrations "
                          "only. With privacy on, contact the registrant through the web form "
@@ -95,7 +99,17 @@ def _redactions(c: Contact) -> list[dict[str, Any]]:
     return out
 
 
-def domain_object(r: Record) -> dict[str, Any]:
+def now() -> str:
+    return _date(datetime.now(UTC))
+
+
+def domain_text(r: Record) -> str:
+    """``domain_object(r)`` as JSON text, with ``NOW`` for the query time: the rest stays the
+    same while the record does, so an app can keep it (``whois_data.kept``)."""
+    return json.dumps(domain_object(r, NOW), ensure_ascii=False)
+
+
+def domain_object(r: Record, queried: str | None = None) -> dict[str, Any]:
     """The RDAP domain object for ``r`` (already redacted where privacy is on)."""
     self_url = external_url("privacy_rdap.domain", name=r.name)
     registrar = {"objectClassName": "entity", "roles": ["registrar"],
@@ -127,8 +141,7 @@ def domain_object(r: Record) -> dict[str, Any]:
             {"eventAction": "registration", "eventDate": _date(r.created)},
             {"eventAction": "expiration", "eventDate": _date(r.expires)},
             {"eventAction": "last changed", "eventDate": _date(r.updated)},
-            {"eventAction": "last update of RDAP database",
-             "eventDate": _date(datetime.now(UTC))},
+            {"eventAction": "last update of RDAP database", "eventDate": queried or now()},
         ],
         "nameservers": [{"objectClassName": "nameserver", "ldhName": ns} for ns in r.nameservers],
         "entities": entities,
