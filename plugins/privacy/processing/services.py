@@ -179,11 +179,12 @@ def stream(model: type, fields: Iterable[str], *where: Any, order_by: Iterable[A
                  if rest is not None else ()):
         for row in rows:
             out = dict(zip(names, row[:n] if extra else row, strict=True))
+            rid = None
             for name, desc in sealed.items():
                 stored = out[name]
                 if stored is not None:
-                    rid = row[at_id]
-                    out[name] = desc._open(stored, rid, desc.aad(rid), holder)
+                    rid = rid or str(row[at_id])  # once per row, for every sealed field
+                    out[name] = desc._open(stored, row[at_id], desc.aad(rid), holder)
             yield out
 
 
