@@ -134,6 +134,9 @@ class Counter:
             yield row
 
 
+JSON_ROWS = 500  # rows per write of the JSON file
+
+
 def write_json(out: IO[str], account: Account, categories: dict[str, Rows], tally: Counter) -> None:
     head = {"schema_version": SCHEMA_VERSION, "format": "hosting-panel-export",
             "generated_at": utcnow().isoformat(), "account_number": account.number}
@@ -142,8 +145,15 @@ def write_json(out: IO[str], account: Account, categories: dict[str, Rows], tall
     for i, (key, rows) in enumerate(categories.items()):
         head = json.dumps({"description": describe(key).describe()}, ensure_ascii=False)
         out.write(("," if i else "") + f"\n{json.dumps(key)}: {head[:-1]}, \"rows\": [")
-        for j, row in enumerate(tally.each(rows)):
-            out.write(("," if j else "") + "\n  " + encode(row))
+        pending: list[str] = []
+        sep = ""
+        for row in tally.each(rows):
+            pending.append(encode(row))
+            if len(pending) >= JSON_ROWS:  # one write per piece of rows, not per row
+                out.write(sep + "\n  " + ",\n  ".join(pending))
+                pending, sep = [], ","
+        if pending:
+            out.write(sep + "\n  " + ",\n  ".join(pending))
         out.write("]}")
     out.write("\n}}\n")
 
