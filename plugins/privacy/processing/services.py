@@ -158,20 +158,20 @@ def stream(model: type, fields: Iterable[str], *where: Any, order_by: Iterable[A
     table = model.__table__  # type: ignore[attr-defined]
     sealed = {n: model.__dict__[n] for n in names if isinstance(model.__dict__.get(n), Sealed)}
     keys = [getattr(c, "expression", c) for c in order_by]  # the column of an attribute
-    if "id" not in [getattr(c, "name", None) for c in keys]:
+    unique = "id" in table.c  # the id makes the order a key
+    if unique and "id" not in [getattr(c, "name", None) for c in keys]:
         keys.append(table.c.id)
-    columns = [table.c[n] for n in names]
-    extra = [c for c in keys if getattr(c, "name", None) not in names]  # read, not exported
+    keyed = unique and all(isinstance(c, Column) and not c.nullable for c in keys)
+    extra = [c for c in keys if isinstance(c, Column) and c.name not in names]  # read only
     at = [*names, *(c.name for c in extra)]
-    where_key = [at.index(c.name) for c in keys]  # where each key is in a row
-    at_id = at.index("id")
-    stmt = select(*columns, *extra).where(*where).order_by(*keys)
+    at_id = at.index("id") if unique else -1
+    stmt = select(*(table.c[n] for n in names), *extra).where(*where).order_by(*keys)
     holder = current_holder() if sealed else None
     n = len(names)
     conn = db.session.connection()
-    if all(isinstance(c, Column) and not c.nullable for c in keys):
+    if keyed:
         first = conn.execute(stmt.limit(batch)).all()
-        rest = stmt.where(_after(keys, [first[-1][i] for i in where_key])) \
+        rest = stmt.where(_after(keys, [first[-1][at.index(c.name)] for c in keys])) \
             if len(first) == batch else None
     else:
         first, rest = [], stmt
