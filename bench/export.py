@@ -31,6 +31,7 @@ from panel.domains.models import CONTACT_ROLES, Domain, DomainContact
 from panel.extensions import db
 from plugins.privacy.access.models import AccessSession, AuditEntry, SupportCredential
 from plugins.privacy.center.services import export
+from plugins.privacy.processing.services import count
 from plugins.privacy.retention.models import SigninEvent
 
 MEMORY_LIMIT_MB = 20
@@ -71,7 +72,7 @@ def _subscriber(signins: int, invoices: int) -> Account:
                          "ip": ring.seal(f"198.51.{i % 256}.{i * 7 % 256}", SigninEvent.ip.aad(rid)),
                          "user_agent": BROWSERS[i % 3], "referrer": "https://panel.example/login",
                          "method": "password" if i % 4 else "password+totp"})
-        db.session.execute(insert(SigninEvent), rows)
+        db.session.execute(insert(SigninEvent.__table__), rows)  # by column: ip is sealed
     rows = []
     for i in range(invoices):
         rid = uuid.uuid4()
@@ -84,8 +85,13 @@ def _subscriber(signins: int, invoices: int) -> Account:
                                                   Invoice.billing_address.aad(rid)),
                      "billing_tax_id": ring.seal("GB123456789", Invoice.billing_tax_id.aad(rid)),
                      "created_at": utcnow()})
-    db.session.execute(insert(Invoice), rows)
+    db.session.execute(insert(Invoice.__table__), rows)
     db.session.commit()
+    # An ORM insert keyed "ip" drops it silently (the attribute is the column ``_ip``): every
+    # sealed value must really be there, or the export would decrypt nothing.
+    sealed = (count(SigninEvent, SigninEvent.account_id == account.id, SigninEvent._ip.is_not(None))
+              + count(Invoice, Invoice.account_id == account.id, Invoice._billing_name.is_not(None)))
+    assert sealed == signins + invoices, sealed
     return account
 
 

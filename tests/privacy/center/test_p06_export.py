@@ -304,3 +304,15 @@ def test_p06_an_export_whose_producer_died_is_produced_again_by_cron(app, factor
     assert "produced 1 data exports" in output
     db.session.expire_all()
     assert db.session.get(DataExport, export.id).status == "ready"
+
+
+def test_p06_html_values_holding_the_piece_separators_stay_in_their_cell_escaped():
+    """A piece is escaped at once with two control characters between its cells and rows; a
+    value holding one of them (hostile data) must neither split its cell nor escape escaping."""
+    from plugins.privacy.center.services.export import _html_table
+
+    rows = [{"n": 1, "text": "a\x00<b>"}, {"n": 2, "text": "\x01</td><td>x"}, {"n": 3, "text": "ok"}]
+    html = "".join(_html_table(rows))
+    assert html.count("<tr><td>") == 3 and html.count("</td><td>") == 3
+    assert "<tr><td>1</td><td>a\x00&lt;b&gt;</td></tr>" in html
+    assert "<tr><td>2</td><td>\x01&lt;/td&gt;&lt;td&gt;x</td></tr>" in html and "<b>" not in html

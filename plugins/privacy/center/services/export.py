@@ -82,6 +82,8 @@ def gather(account: Account) -> dict[str, Rows]:
 
 
 def _plain(value: Any) -> Any:
+    if type(value) is datetime:  # the commonest: every row has a time
+        return value.isoformat()
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, uuid.UUID):
@@ -95,6 +97,8 @@ def _text(value: Any) -> str:
         return value
     if value is None:
         return ""
+    if type(value) is datetime:  # the commonest after text: every row has a time
+        return value.isoformat()
     if isinstance(value, bool):
         return "yes" if value else "no"
     return str(_plain(value))
@@ -106,7 +110,12 @@ _RISKY = frozenset("=@\t\r+-")
 def _cell(value: Any) -> str:
     """CSV cell text. A cell a spreadsheet would run as a formula gets a leading apostrophe;
     phone numbers and signed numbers stay as they are."""
-    text = _text(value)
+    return _defused(_text(value))
+
+
+def _defused(text: str) -> str:
+    """``text`` as `_cell` writes it (the CSV writer calls this only for text that starts
+    with one of ``_RISKY``)."""
     if text[:1] in _RISKY and (text[0] in "=@\t\r" or (
             text[:1] in ("+", "-") and len(text) > 1 and not (text[1].isdigit() or text[1] == " "))):
         return "'" + text
@@ -125,6 +134,9 @@ class Counter:
             yield row
 
 
+JSON_ROWS = 500  # rows per write of the JSON file
+
+
 def write_json(out: IO[str], account: Account, categories: dict[str, Rows], tally: Counter) -> None:
     head = {"schema_version": SCHEMA_VERSION, "format": "hosting-panel-export",
             "generated_at": utcnow().isoformat(), "account_number": account.number}
@@ -133,8 +145,15 @@ def write_json(out: IO[str], account: Account, categories: dict[str, Rows], tall
     for i, (key, rows) in enumerate(categories.items()):
         head = json.dumps({"description": describe(key).describe()}, ensure_ascii=False)
         out.write(("," if i else "") + f"\n{json.dumps(key)}: {head[:-1]}, \"rows\": [")
-        for j, row in enumerate(tally.each(rows)):
-            out.write(("," if j else "") + "\n  " + encode(row))
+        pending: list[str] = []
+        sep = ""
+        for row in tally.each(rows):
+            pending.append(encode(row))
+            if len(pending) >= JSON_ROWS:  # one write per piece of rows, not per row
+                out.write(sep + "\n  " + ",\n  ".join(pending))
+                pending, sep = [], ","
+        if pending:
+            out.write(sep + "\n  " + ",\n  ".join(pending))
         out.write("]}")
     out.write("\n}}\n")
 
@@ -155,8 +174,11 @@ def write_zip(out: IO[bytes], account: Account, categories: dict[str, Rows], tal
                 for row in tally.each(rows):
                     if header is None:
                         header = list(dict.fromkeys([*cat.columns, *row]))
+                        keys = tuple(header)  # a row in this order needs no lookups
                         writer.writerow(header)
-                    writer.writerow([_cell(row.get(k)) for k in header])
+                    cells = [v if type(v) is str else _text(v) for v in (
+                        row.values() if tuple(row) == keys else map(row.get, header))]
+                    writer.writerow([_defused(t) if t[:1] in _RISKY else t for t in cells])
                 if header is None and cat.columns:
                     writer.writerow(cat.columns)
                 text.flush()
@@ -167,29 +189,46 @@ def write_zip(out: IO[bytes], account: Account, categories: dict[str, Rows], tal
 #: Rows joined into one piece of the HTML table: the template loop and the writes then run per
 #: piece, not per row, and a piece stays small (a few hundred kB at most).
 HTML_ROWS = 500
+_CELL, _ROW = "\x00", "\x01"  # between the cells and rows of a piece, until it is escaped
+
+
+def _html_rows(lines: list[list[str]]) -> str:
+    """Rows of cell texts as ``<tr>`` lines, every value escaped (``html.escape``, quotes too).
+    The piece is escaped at once, its cells and rows kept apart by two control characters
+    that ``html.escape`` leaves alone; a piece where a value holds one of them is escaped a
+    cell at a time."""
+    raw = _ROW.join([_CELL.join(cells) for cells in lines])
+    if raw.count(_CELL) == sum(len(cells) - 1 for cells in lines) and \
+            raw.count(_ROW) == len(lines) - 1:
+        body = html_escape(raw).replace(_CELL, "</td><td>").replace(_ROW, "</td></tr>\n<tr><td>")
+        return f"<tr><td>{body}</td></tr>\n"
+    return "".join(["<tr><td>" + "</td><td>".join([html_escape(t) for t in cells])
+                    + "</td></tr>\n" for cells in lines])
 
 
 def _html_table(rows: Rows) -> Iterator[Markup]:
-    """A category's rows as an HTML table, every value escaped (``html.escape``, quotes too),
-    yielded a few hundred rows at a time. Built here rather than in the template: per-cell
-    template logic tripled the time of large exports, and a Markup per cell doubled it."""
+    """A category's rows as an HTML table, every value escaped (`_html_rows`), yielded a few
+    hundred rows at a time. Built here rather than in the template: per-cell template logic
+    tripled the time of large exports, and a Markup per cell doubled it."""
     header: list[str] | None = None
-    lines: list[str] = []
+    keys: tuple[str, ...] = ()
+    head = ""  # the table's start, sent with its first rows
+    lines: list[list[str]] = []
     for row in rows:
         if header is None:
             header = list(row)
-            lines.append("<table>\n<thead><tr>" + "".join(
-                f'<th scope="col">{html_escape(k.replace("_", " "))}</th>' for k in header)
-                + "</tr></thead>\n<tbody>\n")
-        lines.append("<tr><td>" + "</td><td>".join(
-            [html_escape(_text(row.get(k))) for k in header]) + "</td></tr>\n")
+            keys = tuple(header)  # a row in this order needs no lookups
+            head = "<table>\n<thead><tr>" + "".join(
+                f'<th scope="col">{html_escape(k.replace("_", " "))}</th>' for k in header) \
+                + "</tr></thead>\n<tbody>\n"
+        lines.append([v if type(v) is str else _text(v) for v in (
+            row.values() if tuple(row) == keys else map(row.get, header))])
         if len(lines) >= HTML_ROWS:
-            yield Markup("".join(lines))  # noqa: S704 - every value in it was escaped above
-            lines = []
+            yield Markup(head + _html_rows(lines))  # noqa: S704 - every value in it is escaped
+            head, lines = "", []
     if header is not None:
-        lines.append("</tbody>\n</table>\n")
-    if lines:
-        yield Markup("".join(lines))  # noqa: S704 - as above
+        yield Markup(head + (_html_rows(lines) if lines else "")  # noqa: S704 - as above
+                     + "</tbody>\n</table>\n")
 
 
 def write_html(out: IO[str], account: Account, categories: dict[str, Rows], tally: Counter) -> None:
