@@ -20,6 +20,7 @@ its answer is decided (``deduct_when``) fails open: the next attempt is refused 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 import random
@@ -31,7 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 from flask import Flask, g, has_request_context, render_template, request
 from limits.storage import Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
-from sqlalchemy import Connection, Engine, case, delete, select, text
+from sqlalchemy import Connection, Engine, bindparam, case, delete, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import ServiceUnavailable
@@ -50,6 +51,7 @@ REDIS_SCHEMES = ("redis", "rediss", "redis+unix")
 REDIS_TIMEOUT = 1.0
 _AFTER = "_panel_limits_answered"  # g flag: the answer is decided, only counting is left
 _LOGGED = "_panel_limits_logged"
+_SEEN = "_panel_limits_seen"  # g: {hashed key: (count, expires_at)} this request counted
 
 
 class StoreDown(ServiceUnavailable):
@@ -139,29 +141,31 @@ class DatabaseStorage(Storage):
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         engine = self._engine()
-        table = RateLimitCounter.__table__
         now = time.time()
-        dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-        stale = table.c.expires_at <= now
-        statement = (
-            dialect.insert(table)
-            .values(key=self._key(key), count=amount, expires_at=now + expiry)
-            .on_conflict_do_update(index_elements=[table.c.key], set_={
-                "count": case((stale, amount), else_=table.c.count + amount),
-                "expires_at": case((stale, now + expiry), else_=table.c.expires_at)})
-            .returning(table.c.count))
+        hashed = self._key(key)
         with engine.connect() as conn, _without_flush(conn):
-            count = int(conn.execute(statement).scalar_one())
+            count, expires_at = conn.execute(_upsert(engine.dialect.name), {
+                "hit_key": hashed, "hit_amount": amount, "now": now,
+                "hit_expires": now + expiry}).one()
             if random.random() < 1 / 256:  # noqa: S311 - housekeeping, not security
-                conn.execute(delete(table).where(table.c.expires_at < now))
+                conn.execute(_PURGE, {"now": now})
             conn.commit()
-        return count
+        if has_request_context():
+            # Flask-Limiter reads the window back (get, get_expiry) for its X-RateLimit
+            # headers right after counting: the row this statement just returned answers
+            # them, instead of two more connections with a SELECT each.
+            g.setdefault(_SEEN, {})[hashed] = (int(count), float(expires_at))
+        return int(count)
 
     def _row(self, key: str) -> tuple[int, float] | None:
+        hashed = self._key(key)
+        seen = g.get(_SEEN, {}).get(hashed) if has_request_context() else None
+        if seen is not None:
+            return seen if seen[1] > time.time() else None
         table = RateLimitCounter.__table__
         with self._engine().connect() as conn:
             row = conn.execute(select(table.c.count, table.c.expires_at).where(
-                table.c.key == self._key(key), table.c.expires_at > time.time())).first()
+                table.c.key == hashed, table.c.expires_at > time.time())).first()
         return (int(row[0]), float(row[1])) if row else None
 
     def get(self, key: str) -> int:
@@ -181,13 +185,36 @@ class DatabaseStorage(Storage):
         return True
 
     def reset(self) -> int | None:
+        if has_request_context():
+            g.pop(_SEEN, None)
         with self._engine().begin() as conn:
             return conn.execute(delete(RateLimitCounter.__table__)).rowcount
 
     def clear(self, key: str) -> None:
         table = RateLimitCounter.__table__
+        if has_request_context():
+            g.get(_SEEN, {}).pop(self._key(key), None)
         with self._engine().begin() as conn:
             conn.execute(delete(table).where(table.c.key == self._key(key)))
+
+
+_COUNTERS = RateLimitCounter.__table__
+_PURGE = delete(_COUNTERS).where(_COUNTERS.c.expires_at < bindparam("now"))
+
+
+@functools.cache
+def _upsert(dialect_name: str) -> Any:
+    """One hit: the counter of a live window goes up by ``amount``, a stale one starts again.
+    Built once per dialect with bound values, so a hit costs no statement building."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    stale = _COUNTERS.c.expires_at <= bindparam("now")
+    amount, expires = bindparam("hit_amount"), bindparam("hit_expires")
+    return (dialect.insert(_COUNTERS)
+            .values(key=bindparam("hit_key"), count=amount, expires_at=expires)
+            .on_conflict_do_update(index_elements=[_COUNTERS.c.key], set_={
+                "count": case((stale, amount), else_=_COUNTERS.c.count + amount),
+                "expires_at": case((stale, expires), else_=_COUNTERS.c.expires_at)})
+            .returning(_COUNTERS.c.count, _COUNTERS.c.expires_at))
 
 
 @contextlib.contextmanager
