@@ -108,7 +108,7 @@ def field_cost(quick: bool) -> Figure:
         def ours() -> None:
             for obj, value in zip(ours_objs, values, strict=True):
                 obj.first_name = value  # sealed here, bound to table|column|row id
-                obj.__dict__.pop("_sealed_cache", None)  # as if loaded fresh from the database
+                obj.__dict__.pop(Account.profile.cache_key, None)  # as if loaded fresh
                 assert obj.first_name == value
 
         def theirs() -> None:

@@ -23,23 +23,38 @@ HOME_ENDPOINT = {SUBSCRIBER: "client.dashboard", RESELLER: "reseller.dashboard",
 @login_manager.user_loader
 def load_session_user(login_id: str) -> User | None:
     """The browser's user, while its server-side session row lives: signing out deletes the
-    row, so a replayed copy of the cookie is refused at once."""
-    user = load_user(login_id)
-    if user is None or sessions.check(user) is None:
+    row, so a replayed copy of the cookie is refused at once. The user and the row come in one
+    read (`sessions.lookup`); the same rules as `load_user` then decide."""
+    parsed = _parse(login_id)
+    if parsed is None:
         return None
-    return user
+    user_id, token = parsed
+    found = sessions.lookup(user_id)
+    if found is None or not _accepts(found[0], token):
+        return None
+    user, row = found
+    return user if sessions.confirm(row) is not None else None
 
 
 def load_user(login_id: str) -> User | None:
     """The id carries the session token, so rotating the token ends every other session."""
+    parsed = _parse(login_id)
+    if parsed is None:
+        return None
+    user = db.session.get(User, parsed[0])
+    return user if _accepts(user, parsed[1]) else None
+
+
+def _parse(login_id: str) -> tuple[uuid.UUID, str] | None:
     user_id, _, token = login_id.partition(":")
     try:
-        user = db.session.get(User, uuid.UUID(user_id))
+        return uuid.UUID(user_id), token
     except ValueError:
         return None
-    if user is None or not token or user.session_token != token or not user.active:
-        return None
-    return user
+
+
+def _accepts(user: User | None, token: str) -> bool:
+    return user is not None and bool(token) and user.session_token == token and user.active
 
 
 def home_url(user: User) -> str:

@@ -89,6 +89,9 @@ class Sealed:
         self.group = group
         self.owner: type = object
         self.name = self.storage = self.column = self.table = self._aad_prefix = self._label = ""
+        # A group keeps its opened values in the instance's __dict__ under ``cache_key``; its
+        # members read them from there (names copied here: that read runs per field per row).
+        self.cache_key = self._group_key = self._group_storage = ""
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.owner, self.name, self.storage = owner, name, f"_{name}"
@@ -96,8 +99,12 @@ class Sealed:
         self.table = owner.__tablename__  # type: ignore[attr-defined]
         self._aad_prefix = f"{self.table}|{self.column}|"
         self._label = name.replace("_", " ")
+        self.cache_key = f" sealed {name}"  # no attribute can have this name
         if self.group is not None:
+            if not self.group.name:
+                raise TypeError(f"declare the group before its member {name}")
             self.group.members[name] = self
+            self._group_key, self._group_storage = self.group.cache_key, self.group.storage
         Sealed.registry.append(self)
 
     def aad(self, row_id: object) -> str:
@@ -116,11 +123,9 @@ class Sealed:
             # Fast path, taken for every field after the first of a row: the group's envelope as
             # loaded (absent from __dict__ when expired) is the one the cache was opened from.
             state = obj.__dict__
-            cache = state.get(_CACHE)
-            if cache is not None:
-                hit = cache.get(group.name)
-                if hit is not None and hit[0] is state.get(group.storage, _MISSING):
-                    return hit[1].get(self.name)
+            hit = state.get(self._group_key)
+            if hit is not None and hit[0] is state.get(self._group_storage, _MISSING):
+                return hit[1].get(self.name)
             return group.values(obj).get(self.name)
         stored = getattr(obj, self.storage)
         if stored is None:
@@ -254,13 +259,9 @@ class SealedGroup(Sealed):
         stored = state.get(self.storage, _MISSING)
         if stored is _MISSING:
             stored = getattr(obj, self.storage)
-        cache: dict[str, Any] | None = state.get(_CACHE)
-        if cache is None:
-            cache = state[_CACHE] = {}
-        else:
-            hit = cache.get(self.name)
-            if hit is not None and hit[0] == stored:
-                return hit[1]
+        hit = state.get(self.cache_key)
+        if hit is not None and hit[0] == stored:
+            return hit[1]
         holder = current_holder()
         row_id = state.get("id") or obj.id  # type: ignore[attr-defined]
         row_text = str(row_id)
@@ -273,7 +274,7 @@ class SealedGroup(Sealed):
             except EnvelopeError:  # _open reloads the ring once, and names the column
                 text = self._open(stored, row_id, aad, holder)
             values = self.parse(text, row_id)
-        cache[self.name] = (stored, values)
+        state[self.cache_key] = (stored, values)
         return values
 
     def _before_regrouping(self, obj: object, row_id: object, row_text: str,
@@ -300,10 +301,9 @@ class SealedGroup(Sealed):
             values.pop(member.name, None)
         else:
             values[member.name] = value
-        cache = obj.__dict__[_CACHE]
         ring = current_holder().get()
         stored = ring.seal(self.format(values),
-                           self._aad_prefix + _row_text(cache, obj.id))  # type: ignore[attr-defined]
+                           self._aad_prefix + str(obj.id))  # type: ignore[attr-defined]
         setattr(obj, self.storage, stored)
         if legacy:  # the values moved into the group: the old columns are emptied with it
             for other in self.members.values():
@@ -312,4 +312,4 @@ class SealedGroup(Sealed):
             norm = member.normaliser(value) if value is not None else None
             setattr(obj, member.index,
                     ring.blind_index(member.table, member.column, norm) if norm else None)
-        cache[self.name] = (stored, values)
+        obj.__dict__[self.cache_key] = (stored, values)

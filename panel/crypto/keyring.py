@@ -175,7 +175,9 @@ class KeyringHolder:
 
 
 def current_holder() -> KeyringHolder:
-    return current_app.extensions["panel.keyring"]
+    # The app object itself, not the proxy: a proxied attribute lookup costs about as much as
+    # opening a sealed value, and this runs once per row of a listing.
+    return current_app._get_current_object().extensions["panel.keyring"]  # type: ignore[attr-defined,no-any-return]
 
 
 def current_keyring() -> Keyring:

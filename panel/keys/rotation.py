@@ -16,11 +16,13 @@ and row ids.
 
 from __future__ import annotations
 
+import operator
 import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import reduce
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -34,8 +36,10 @@ from sqlalchemy import (
     case,
     func,
     inspect,
+    literal_column,
     or_,
     select,
+    union_all,
     update,
 )
 from sqlalchemy import column as sql_column
@@ -236,16 +240,42 @@ class RotationReport:
     remaining: int = 0  # values still under another key at the end (== len(failures))
 
 
+def stale_by_table(engine: Engine, primary: str) -> dict[str, tuple[int, int]]:
+    """Per sealed table: (stored values not under ``primary``, stored values), in one statement
+    (a UNION ALL of one aggregate per table): each table is read once, and one round trip
+    replaces a query per table (27 of them), most of them empty."""
+    tables = sealed_tables()
+    names = list(tables)
+    with engine.connect() as conn:
+        rows = conn.execute(_stale_statement(tables), {"primary_prefix": _prefix(primary)}).all()
+    return {names[int(i)]: (int(stale), int(stored)) for i, stale, stored in rows}
+
+
+_STALE_STATEMENTS: dict[tuple[tuple[str, ...], ...], Any] = {}
+
+
+def _stale_statement(tables: dict[str, list[SealedColumn]]) -> Any:
+    """`stale_by_table`'s statement, built once per set of sealed columns (building it cost
+    more than running it); the primary key's prefix is its one parameter."""
+    shape = tuple((name, *(sc.column.name for sc in cols)) for name, cols in tables.items())
+    stmt = _STALE_STATEMENTS.get(shape)
+    if stmt is None:
+        prefix = bindparam("primary_prefix", type_=String())
+        parts = []
+        for i, columns in enumerate(tables.values()):
+            stale = reduce(operator.add, (
+                case((and_(sc.column.is_not(None), sc.column.not_like(prefix)), 1), else_=0)
+                for sc in columns))
+            stored = reduce(operator.add, (func.count(sc.column) for sc in columns))
+            parts.append(select(literal_column(str(i)), func.coalesce(func.sum(stale), 0),
+                                stored).select_from(columns[0].table))
+        stmt = _STALE_STATEMENTS[shape] = union_all(*parts)
+    return stmt
+
+
 def stale_count(engine: Engine, primary: str) -> int:
     """Stored values (non-null) that are not under ``primary``."""
-    total = 0
-    with engine.connect() as conn:
-        for columns in sealed_tables().values():
-            exprs = [func.coalesce(func.sum(case((_stale(sc.column, primary), 1), else_=0)), 0)
-                     for sc in columns]
-            total += sum(int(n) for n in conn.execute(
-                select(*exprs).select_from(columns[0].table)).one())
-    return total
+    return sum(stale for stale, _ in stale_by_table(engine, primary).values())
 
 
 def rotation_under_way(engine: Engine) -> bool:
@@ -273,35 +303,52 @@ def rotate(engine: Engine, master: bytes, *, batch_size: int = DEFAULT_BATCH_SIZ
     settle = SETTLE_SECONDS if settle_seconds is None else settle_seconds
     say = echo or (lambda _msg: None)
     added = False
-    # One scan of every sealed table tells both whether a run is under way and how much there
-    # is to do (a second scan for the plan cost as much as rotating a few thousand values).
-    live = {k.kid: k for k in keys(engine) if k.purpose == PURPOSE_DATA and not k.destroyed}
-    counts = usage(engine, live)
-    if new_key and not any(n for kid, n in counts.items()
-                           if kid is not None and live[kid].state != STATE_PRIMARY):
-        Keyring.load(engine, master)  # the master key must open the ring before we add to it
-        add_primary_data_key(engine, master)
-        added = True
+    # One statement reads every sealed table once for the plan: how many values are not under
+    # the primary key (and, when that is none, a new key makes every stored value to do).
+    # Only when some are does the per-key count say whether they are a run to resume (values
+    # under a live older key) or values no key opens any more (a new key is added then too).
+    primary = primary_data_kid(engine)
+    plan = stale_by_table(engine, primary)
+    if new_key:
+        under_way = False
+        if any(stale for stale, _ in plan.values()):
+            live = {k.kid: k for k in keys(engine)
+                    if k.purpose == PURPOSE_DATA and not k.destroyed}
+            under_way = any(n for kid, n in usage(engine, live).items()
+                            if kid is not None and live[kid].state != STATE_PRIMARY)
+        if not under_way:
+            Keyring.load(engine, master)  # the master key must open the ring before we add to it
+            add_primary_data_key(engine, master)
+            added = True
+            plan = {name: (stored, stored) for name, (_, stored) in plan.items()}
     ring = Keyring.load(engine, master)
-    report = RotationReport(ring.primary_kid, added,
-                            sum(counts.values()) - counts.get(ring.primary_kid, 0))
+    if ring.primary_kid != primary and not added:  # another run changed it meanwhile
+        plan = stale_by_table(engine, ring.primary_kid)
+    report = RotationReport(ring.primary_kid, added, sum(stale for stale, _ in plan.values()))
     if on_start:
         on_start(report)
     failed: dict[tuple[str, str, str], Failure] = {}
+    tables = sealed_tables()
     while True:
         ring = Keyring.load(engine, master)  # another run may have added a newer primary
+        if ring.primary_kid != report.primary:
+            plan = stale_by_table(engine, ring.primary_kid)
         report.primary = ring.primary_kid
         report.passes += 1
-        for columns in sealed_tables().values():
-            _rotate_table(engine, ring, columns, batch_size, pause, failed, report, progress)
+        for name, columns in tables.items():
+            if plan.get(name, (1, 1))[0]:  # a table with nothing to do is not read again
+                _rotate_table(engine, ring, columns, batch_size, pause, failed, report, progress)
         # No second pass to find nothing: the count below is the check (a scan either way),
-        # and a value written meanwhile under an older key sends us round again.
+        # and a value written meanwhile under an older key sends us round again, to the
+        # tables it names.
         wait = settle - seconds_since_primary_changed(engine)
         if wait > 0:
             say(f"waiting {wait:.0f}s for other panel processes to load key {ring.primary_kid}")
             time.sleep(wait)
+            plan = stale_by_table(engine, ring.primary_kid)
             continue
-        report.remaining = stale_count(engine, report.primary)
+        plan = stale_by_table(engine, report.primary)
+        report.remaining = sum(stale for stale, _ in plan.values())
         if report.remaining <= len(failed):  # else a late write landed after the last pass
             break
     report.failures = list(failed.values())

@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app, g, has_request_context, request, session
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from panel.auth.models import User
 from panel.db_types import utcnow
@@ -70,12 +70,30 @@ def start(user: User) -> UserSession:
     return row
 
 
-def check(user: User) -> UserSession | None:
-    """This request's row if it is the user's and still live, else None (signed out). Marks it
-    seen at most once a minute; the loader runs before any view writes, so committing is safe."""
-    row = _by_token(session.get(SESSION_KEY))
-    if row is None or row.user_id != user.id:
+#: The signed-in check of every request, as one indexed read: the user by primary key joined
+#: to this browser's session row by its unique token hash, with only the two session columns
+#: the check needs (no ORM object for the session). Built once.
+_SIGNED_IN = (select(User, UserSession.id, UserSession.last_seen_at)
+              .join(UserSession, UserSession.user_id == User.id)
+              .where(User.id == bindparam("user_id"),
+                     UserSession.token_hash == bindparam("token_hash")))
+
+
+def lookup(user_id: uuid.UUID) -> tuple[User, Any] | None:
+    """The user and this browser's session row (``.id``, ``.last_seen_at``) if the row exists
+    and is the user's, else None. Reads only: `confirm` judges and marks the row."""
+    token = session.get(SESSION_KEY)
+    if not isinstance(token, str) or not 16 <= len(token) <= 64:
         return None
+    found = db.session.execute(_SIGNED_IN, {"user_id": user_id, "token_hash": _hash(token)}
+                               ).first()
+    return None if found is None else (found[0], found)
+
+
+def confirm(row: Any) -> Any | None:
+    """``row`` (from `lookup`) if its session is still live, else None (signed out: an idle
+    row is deleted). Marks it seen at most once a minute; the loader runs before any view
+    writes, so committing is safe."""
     now = utcnow()
     if now - row.last_seen_at > idle_limit():
         db.session.execute(delete(UserSession).where(UserSession.id == row.id))
@@ -89,8 +107,9 @@ def check(user: User) -> UserSession | None:
     return row
 
 
-def current() -> UserSession | None:
-    """The row of the request's signed-in session (after the user was loaded)."""
+def current() -> Any | None:
+    """The request's signed-in session (after the user was loaded): its ``id`` says which
+    row; the row itself when this request signed in."""
     return g.get(_CURRENT) if has_request_context() else None
 
 

@@ -226,6 +226,51 @@ def test_an_idle_session_ends_and_cron_removes_it(app, client, factories):
     assert _rows(user) == []
 
 
+def _statements(app, client, path: str = "/client/") -> list[str]:
+    """The SQL one signed-in GET of ``path`` runs."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        assert _signed_in(client, path)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    return seen
+
+
+def test_a_signed_in_request_checks_its_session_in_one_read_and_writes_nothing(
+        app, client, factories):
+    """Issue 16: the server-side check costs one indexed read (the user joined to this
+    browser's row), and a page view writes nothing to user_session within the minute."""
+    user = factories.subscriber()
+    login(client, user)
+    assert _signed_in(client)
+    reads = [s for s in _statements(app, client) if "user_session" in s]
+    assert len(reads) == 1, reads
+    assert reads[0].lstrip().upper().startswith("SELECT") and " JOIN user_session" in reads[0]
+
+
+def test_last_seen_is_written_at_most_once_a_minute(app, client, factories):
+    user = factories.subscriber()
+    login(client, user)
+    for row in _rows(user):
+        row.last_seen_at -= timedelta(minutes=5)
+    db.session.commit()
+    [before] = [r.last_seen_at for r in _rows(user)]
+    writes = [s for s in _statements(app, client)
+              if "user_session" in s and s.lstrip().upper().startswith("UPDATE")]
+    [after] = [r.last_seen_at for r in _rows(user)]
+    assert len(writes) == 1 and after - before >= timedelta(minutes=4)
+    again = [s for s in _statements(app, client)
+             if "user_session" in s and not s.lstrip().upper().startswith("SELECT")]
+    assert again == [] and [r.last_seen_at for r in _rows(user)] == [after]
+
+
 def _age(user: User, *, hours: int) -> None:
     """Move the clock: the user's sessions were last used ``hours`` ago."""
     for row in _rows(user):

@@ -64,3 +64,25 @@ def test_p02_sealed_field_refuses_what_is_not_text(app: Flask, bad: Any, error: 
         account.company = bad
     assert "company" in str(caught.value)
     assert account.company == "Before Ltd"  # the old value is untouched
+
+
+def test_p02_a_row_shows_its_envelope_as_stored_now_not_as_first_read(app: Flask) -> None:
+    """The opened profile is kept per instance for speed (issue 16); a change written by
+    another process shows once the row is reloaded, and an edit here shows at once."""
+    account = Account(id=uuid.uuid4(), number=next(_numbers), first_name="Ada", city="London")
+    db.session.add(account)
+    db.session.commit()
+    assert (account.first_name, account.city) == ("Ada", "London")
+    other = Account(id=account.id, number=0, first_name="Ada", city="Paris")  # not added
+    with db.engine.begin() as conn:  # another worker rewrites the envelope
+        conn.execute(Account.__table__.update().where(Account.id == account.id)
+                     .values(profile=other._profile))
+    db.session.expire(account)
+    assert (account.first_name, account.city) == ("Ada", "Paris")
+    account.city = "Oslo"
+    assert (account.first_name, account.city) == ("Ada", "Oslo")
+    account_id = account.id
+    db.session.commit()
+    db.session.expunge_all()
+    fresh = db.session.get(Account, account_id)
+    assert fresh is not None and (fresh.first_name, fresh.city) == ("Ada", "Oslo")
