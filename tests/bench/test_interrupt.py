@@ -65,6 +65,10 @@ def still_running(seen: dict[int, str]) -> dict[int, str]:
     return left
 
 
+def _sigint_as_in_a_terminal() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("how", ["ctrl-c", "kill"])
 def test_interrupted_bench_leaves_no_server_database_or_temporary_file(how: str) -> None:
     base = Path(tempfile.mkdtemp(prefix="bench-interrupt-", dir="/tmp"))
@@ -76,7 +80,10 @@ def test_interrupted_bench_leaves_no_server_database_or_temporary_file(how: str)
         with log.open("wb") as out:
             bench = subprocess.Popen(
                 [sys.executable, "-m", "bench", "--quick", "--only", "servers", "--no-record"],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                # as from a terminal, whatever started this test: a shell's background job
+                # (`cmd &`) ignores SIGINT, and its children would inherit that
+                preexec_fn=_sigint_as_in_a_terminal)
         deadline = time.monotonic() + 240
         wanted = ("postgres", "redis-server", "gunicorn")
         while True:
