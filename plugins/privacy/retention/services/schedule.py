@@ -53,7 +53,7 @@ from plugins.privacy.retention.models import (
 from plugins.privacy.whois.models import RelayMessage
 
 #: A batch that takes longer than SLOW_SECONDS is halved; one faster than FAST_SECONDS grows
-#: to what should take FAST_SECONDS (at most 8x at a time, up to MAX_BATCH). Large batches
+#: to what should take FAST_SECONDS (2x to 8x at a time, up to MAX_BATCH). Large batches
 #: cost far less per row (each commit rewrites the index pages it touched, and each batch's
 #: scan passes the entries the one before deleted), so the batch grows to what fits in a short
 #: transaction.
@@ -361,9 +361,9 @@ class Runner:
                 return total
             if took > SLOW_SECONDS:
                 self.batch = max(100, self.batch // 2)
-            elif took < FAST_SECONDS:  # grow to what should take FAST_SECONDS (at most 8x)
-                scale = min(8.0, FAST_SECONDS / max(took, 0.001))
-                self.batch = min(self.max_batch, max(self.batch + 1, int(self.batch * scale)))
+            elif took < FAST_SECONDS:  # grow to what should take FAST_SECONDS (2x to 8x)
+                scale = max(2.0, min(8.0, FAST_SECONDS / max(took, 0.001)))
+                self.batch = min(self.max_batch, int(self.batch * scale))
 
     def purge(self, target: Target) -> int:
         model = target.model
