@@ -6,6 +6,7 @@ import gzip
 import io
 import os
 
+import pytest
 from sqlalchemy import select
 
 from panel.extensions import db
@@ -136,3 +137,86 @@ def test_p22_an_import_writes_its_figures_in_a_few_statements_whatever_the_days(
             for d in db.session.execute(select(VisitorDay)).scalars()}
     assert len(days) == 21 and days[1] == (3, 300, 1)
     assert days[20] == (6, 311, 2) and days[21] == (2, 10, 1)  # 20th: added to, a new network
+
+
+def _big_log(tmp_path):
+    """A plain log over PARALLEL_BYTES, so the import hands it to parser processes: four days,
+    a few hundred networks, an IPv6 visitor and a broken line in every day."""
+    path = tmp_path / "big.log"
+    with path.open("wb") as out:
+        for day in ("10", "11", "12", "13"):
+            for n in range(3000):
+                out.write(GOOD.format(n=n % 250, d=day, b=n).replace(
+                    "198.51.100.", f"198.51.{n % 7}.").encode())
+            out.write(b'2001:db8:1:2::5 - - [' + day.encode()
+                      + b'/Oct/2025:01:00:00 +0000] "GET / HTTP/1.0" 304 -\nbroken\n')
+    assert path.stat().st_size > visitor_logs.PARALLEL_BYTES
+    return path
+
+
+def _started(monkeypatch, command=None) -> list:
+    """Every parser process the import starts (optionally running ``command`` instead)."""
+    import subprocess
+
+    started: list[subprocess.Popen] = []
+    popen = subprocess.Popen
+
+    def spy(args, **kwargs):  # noqa: ANN001, ANN003
+        started.append(popen(command or args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(visitor_logs.subprocess, "Popen", spy)
+    return started
+
+
+def test_p22_a_large_log_is_parsed_in_fresh_parser_processes_that_all_exit(app, factories,
+                                                                           tmp_path, monkeypatch):
+    """The parser processes are new interpreters on logparse.py (never forks of the panel,
+    whose locks a fork could inherit held: the import hung twice), they count exactly what one
+    process counts, and none is left running."""
+    path = _big_log(tmp_path)
+    started = _started(monkeypatch)
+    domain = factories.domain(factories.subscriber().account, "big.test")
+    record = visitor_logs.import_file(path, domain)
+    assert started and all(p.args[:3] == [visitor_logs.sys.executable, "-I", "-S"]
+                           and p.args[3].endswith("logparse.py") for p in started)
+    assert all(p.poll() is not None for p in started)  # every one exited
+    with path.open("rb") as stream:
+        alone = parse(stream)
+    assert (record.lines, record.imported, record.malformed) == (
+        alone.lines, alone.imported, alone.malformed) == (12_008, 12_004, 4)
+    days = {d.day.day: (d.requests, d.bytes, d.visitors)
+            for d in db.session.execute(select(VisitorDay)).scalars()}
+    assert days == {d.day: (alone.requests[d], alone.bytes[d], len(alone.nets[d]))
+                    for d in alone.requests}
+    assert days[10] == (3001, sum(range(3000)), 8)  # 7 IPv4 /24s and one IPv6 /48
+
+
+@pytest.mark.parametrize("command", [
+    "import sys; sys.exit(3)",  # dies at once
+    "import sys; sys.stdin.buffer.read(100); sys.exit(9)",  # dies in the middle of a block
+    "import sys, time; sys.stdin.buffer.read(100); time.sleep(600)",  # never answers
+    "import time; time.sleep(600)",  # never reads
+])
+def test_p22_a_parser_that_dies_or_hangs_fails_the_import_cleanly(app, factories, tmp_path,
+                                                                   monkeypatch, command):
+    """A parser process that exits or stops answering ends the import with an error within
+    PARSER_TIMEOUT (never a hang), stores nothing, and leaves no process behind."""
+    import sys
+    import time
+
+    path = _big_log(tmp_path)
+    monkeypatch.setattr(visitor_logs, "PARSER_TIMEOUT", 2.0)
+    started = _started(monkeypatch, [sys.executable, "-c", command])
+    domain = factories.domain(factories.subscriber().account, "stuck.test")
+    began = time.monotonic()
+    with pytest.raises(visitor_logs.ImportError_, match="was not imported: a log parser process"):
+        visitor_logs.import_file(path, domain)
+    assert time.monotonic() - began < 10
+    assert started and all(p.poll() is not None for p in started)
+    db.session.rollback()
+    assert db.session.execute(select(LogImport)).first() is None
+    assert db.session.execute(select(VisitorDay)).first() is None
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["logs", "import", str(path), "--domain", "stuck.test"])
+    assert result.exit_code == 1 and "was not imported" in result.output

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import ipaddress
 import os
-import re
-from collections import Counter
+import selectors
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -27,38 +28,23 @@ from panel.db_types import utcnow, uuid7
 from panel.domains.models import Domain
 from panel.extensions import db
 from plugins.privacy.retention.models import LogImport, VisitorDay, VisitorNet
+from plugins.privacy.retention.services import logparse
+from plugins.privacy.retention.services.logparse import Block, tally_block, truncate  # noqa: F401
 
 CHUNK = 1 << 20
 MAX_LINE = 16 * 1024  # longer than any sane request line: counted as malformed, skipped
 INSERT_ROWS = 5000
-PARALLEL_BYTES = 1 << 20  # larger files are parsed by worker processes
+PARALLEL_BYTES = 1 << 20  # larger files are parsed by parser processes
+#: The longest a parser process may take to answer one block (it takes milliseconds): past
+#: it the import stops with an error instead of waiting for ever.
+PARSER_TIMEOUT = 60.0
 
-# host ident user [dd/Mon/yyyy:hh:mm:ss zone] "request" status bytes ["referer" "agent"].
-# Matched over a whole chunk (MULTILINE, nothing crosses a newline) with findall: the loop
-# per line runs in C. IPv4 arrives already cut to its /24 (the last octet is checked here).
-_OCT = rb"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
-LINE = re.compile(
-    rb"^(?:(" + _OCT + rb"\." + _OCT + rb"\." + _OCT + rb")\." + _OCT
-    + rb"|([0-9A-Fa-f.]{0,39}:[0-9A-Fa-f:.]{1,44})) "
-    rb'[^ \n]++ [^ \n]++ \[(\d\d/[A-Z][a-z][a-z]/\d{4}):\d\d:\d\d:\d\d [^\]\n]*+\] '
-    rb'"(?:[^"\\\n]++|\\[^\n])*+" \d{3} (\d++|-)(?: [^\n]*+)?$', re.MULTILINE)
 MONTHS = {m.encode(): i for i, m in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
 
 
 class ImportError_(ValueError):  # noqa: N801 - not the builtin
     """The file cannot be imported at all (missing, unreadable, already imported)."""
-
-
-def truncate(ip: str) -> str | None:
-    """IPv4 to its /24, IPv6 to its /48; None when it is not an address."""
-    try:
-        addr = ipaddress.ip_address(ip)
-    except ValueError:
-        return None
-    if addr.version == 6 and addr.ipv4_mapped is not None:
-        addr = addr.ipv4_mapped
-    return str(ipaddress.ip_network(f"{addr}/{24 if addr.version == 4 else 48}", strict=False))
 
 
 def _day(text: bytes) -> date | None:
@@ -122,51 +108,6 @@ def _blocks(stream: IO[bytes], tally: Tally) -> Iterator[bytes]:
         yield rest + b"\n"
 
 
-@dataclass
-class Block:
-    """What one run of lines holds, keyed by the day as written: a pure value, so it can be
-    computed in a worker process."""
-
-    lines: int
-    matched: int
-    requests: dict[bytes, int]
-    bytes: dict[bytes, int]
-    v4: dict[bytes, set[bytes]]  # IPv4 /24 prefixes per day
-    v6: dict[bytes, set[str]]  # IPv6 /48 networks per day
-
-
-def tally_block(block: bytes) -> Block:
-    lines = block.count(b"\n")
-    rows = LINE.findall(block)
-    if rows and any(row[1] for row in rows):  # IPv6 is rarer: check each distinct address
-        checked = {a: truncate(a.decode("ascii")) for a in {row[1] for row in rows if row[1]}}
-        rows = [row for row in rows if not row[1] or checked[row[1]] is not None]
-    else:
-        checked = {}
-    out = Block(lines, len(rows), {}, {}, {}, {})
-    if not rows:
-        return out
-    prefixes, six, day_texts, sizes = zip(*rows, strict=True)
-    counts = Counter(day_texts)
-    out.requests = dict(counts)
-    if len(counts) == 1:  # the usual case: whole-column operations, no tuple per line
-        text = day_texts[0]
-        out.bytes = {text: sum(map(int, filter(b"-".__ne__, sizes)))}
-        out.v4 = {text: set(prefixes)}
-        out.v4[text].discard(b"")
-        if checked:
-            out.v6 = {text: {checked[a] for a in set(six) if a}}  # type: ignore[misc]
-        return out
-    for text, prefix, addr, size in zip(day_texts, prefixes, six, sizes, strict=True):
-        if size != b"-":
-            out.bytes[text] = out.bytes.get(text, 0) + int(size)
-        if prefix:
-            out.v4.setdefault(text, set()).add(prefix)
-        else:
-            out.v6.setdefault(text, set()).add(checked[addr])  # type: ignore[arg-type]
-    return out
-
-
 def _merge(tally: Tally, block: Block, days: dict[bytes, date | None]) -> None:
     tally.lines += block.lines
     tally.malformed += block.lines - block.matched
@@ -200,16 +141,127 @@ def parse(stream: IO[bytes], progress: Callable[[int], None] | None = None,
                 progress(tally.lines)
                 next_report = tally.lines + 100_000
 
-    if workers <= 1:
+    if workers <= 1 or not sys.executable:  # no interpreter to start (embedded): parse here
         merged(tally_block(b) for b in _blocks(stream, tally))
         return tally
-    import multiprocessing
-
-    # fork: workers run only tally_block, and leave through os._exit (no inherited
-    # connection is touched or closed)
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        merged(pool.imap(tally_block, _blocks(stream, tally), chunksize=1))
+    merged(_parsed(_blocks(stream, tally), workers))
     return tally
+
+
+def parser_command() -> list[str]:
+    """A parser process: this interpreter on logparse.py alone, isolated (-I: no environment,
+    no user site, not its folder) and without site-packages (-S): standard library only."""
+    return [sys.executable, "-I", "-S", logparse.__file__]
+
+
+class ParserFailed(OSError):
+    """A parser process died, or did not answer within PARSER_TIMEOUT."""
+
+
+def _parsed(blocks: Iterator[bytes], workers: int) -> Iterator[Block]:
+    """``tally_block`` of each block, in ``workers`` new processes (not forks of this one: the
+    fork pool this replaces hung when a child inherited a held lock). One block in flight per
+    process while this one decompresses the next; every wait is bounded by PARSER_TIMEOUT, and
+    whatever happens the processes are gone when this returns or raises."""
+    procs = [subprocess.Popen(parser_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              bufsize=0) for _ in range(workers)]
+    answers = {p.stdout.fileno(): bytearray() for p in procs}  # type: ignore[union-attr]
+    failed = False
+    try:
+        with selectors.DefaultSelector() as sel:
+            for p in procs:
+                for pipe in (p.stdin, p.stdout):
+                    os.set_blocking(pipe.fileno(), False)  # type: ignore[union-attr]
+                    _widen(pipe.fileno())  # type: ignore[union-attr]
+            idle = list(procs)
+            busy = 0
+            pending = next(blocks, None)
+            while True:
+                while idle and pending is not None:
+                    proc = idle.pop()
+                    _send(proc, logparse.HEADER.pack(len(pending)) + pending)
+                    sel.register(proc.stdout, selectors.EVENT_READ, proc)  # type: ignore[arg-type]
+                    busy += 1
+                    pending = next(blocks, None)  # decompressed while the parsers work
+                if not busy:
+                    return
+                ready = sel.select(PARSER_TIMEOUT)
+                if not ready:
+                    raise ParserFailed(f"a log parser process gave no answer in {PARSER_TIMEOUT:.0f} s")
+                for key, _ in ready:
+                    proc = key.data
+                    block = _receive(proc, answers[key.fd])
+                    if block is None:
+                        continue
+                    sel.unregister(proc.stdout)  # type: ignore[arg-type]
+                    busy -= 1
+                    idle.append(proc)
+                    yield block
+    except BaseException:
+        failed = True
+        raise
+    finally:
+        for p in procs:
+            if failed:
+                p.kill()
+            p.stdin.close()  # type: ignore[union-attr] - end of input: the parser exits
+        for p in procs:
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+            p.stdout.close()  # type: ignore[union-attr]
+
+
+def _widen(fd: int) -> None:
+    """A pipe that holds a whole block (Linux; elsewhere, or past the system's limit, it keeps
+    its 64 KiB), so a block passes in one write instead of a parser being woken 16 times."""
+    try:
+        import fcntl
+    except ImportError:
+        return
+    for size in (CHUNK + MAX_LINE + logparse.HEADER.size, CHUNK):  # the second: not as root
+        try:
+            fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), size)
+            return
+        except OSError:
+            continue
+
+
+def _send(proc: subprocess.Popen[bytes], data: bytes) -> None:
+    """Write all of ``data`` to an idle parser, never waiting longer than PARSER_TIMEOUT."""
+    view, fd = memoryview(data), proc.stdin.fileno()  # type: ignore[union-attr]
+    deadline = time.monotonic() + PARSER_TIMEOUT
+    with selectors.DefaultSelector() as sel:
+        sel.register(fd, selectors.EVENT_WRITE)
+        while view:
+            try:
+                view = view[os.write(fd, view):]
+            except BlockingIOError:
+                if not sel.select(max(0.0, deadline - time.monotonic())):
+                    raise ParserFailed("a log parser process stopped reading") from None
+            except BrokenPipeError:
+                raise ParserFailed(f"a log parser process exited ({proc.poll()})") from None
+
+
+def _receive(proc: subprocess.Popen[bytes], buf: bytearray) -> Block | None:
+    """Read what the parser has written; its block once the whole answer is there."""
+    while True:
+        try:
+            data = os.read(proc.stdout.fileno(), 1 << 20)  # type: ignore[union-attr]
+        except BlockingIOError:
+            break
+        if not data:
+            raise ParserFailed(f"a log parser process exited ({proc.poll()})")
+        buf += data
+    size = logparse.HEADER.size
+    if len(buf) < size or len(buf) < size + logparse.HEADER.unpack_from(buf)[0]:
+        return None
+    end = size + logparse.HEADER.unpack_from(buf)[0]
+    block = logparse.load(bytes(buf[size:end]))
+    del buf[:end]
+    return block
 
 
 def file_digest(path: Path) -> str:
@@ -240,6 +292,8 @@ def import_file(path: Path, domain: Domain, *, force: bool = False,
         workers = min(4, os.cpu_count() or 1) if path.stat().st_size > PARALLEL_BYTES else 1
         with _open(path) as stream:
             tally = parse(stream, progress, workers)
+    except ParserFailed as exc:
+        raise ImportError_(f"{path.name} was not imported: {exc}") from None
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise ImportError_(f"{path.name} cannot be read: {exc}") from None
     _store(domain, tally)
