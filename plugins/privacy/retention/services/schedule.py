@@ -370,21 +370,21 @@ class Runner:
         where = target.due(self.now)
         if target.held is not None:
             where = and_(where, ~target.held())
-        ids = select(model.id).where(where)
         postgres = db.session.get_bind().dialect.name == "postgresql"
-        ctid = literal_column("ctid")
+        # Each batch's rows by their physical address, not their id: an id costs a lookup in
+        # the primary-key index per row before the row is reached (on PostgreSQL 6x, on SQLite
+        # 2.3x one bulk DELETE at full size).
+        address = literal_column("ctid" if postgres else "rowid")
 
         def statement(n: int) -> Any:
-            if postgres:  # "id IN (subquery)" is a hash join over a scan of the whole table
-                # there, and the batch's ids as an array cost a primary-key lookup per row (6x one
-                # bulk DELETE). The batch's rows by their physical address instead: a TID scan
-                # fetches each row straight from its page. The subquery is not correlated with
-                # the DELETE (same table), and a row moved since it was picked is simply left
-                # for the next batch.
-                picked = select(ctid).select_from(model.__table__).where(where).limit(n)
-                chosen = ctid == any_(func.array(picked.correlate(None).scalar_subquery()))
-            else:
-                chosen = model.id.in_(ids.limit(n))
+            picked = select(address).select_from(model.__table__).where(where).limit(n)
+            if postgres:  # "IN (subquery)" is a hash join over a scan of the whole table there;
+                # an array of addresses is a TID scan, each row fetched straight from its page.
+                # The subquery is not correlated with the DELETE (same table), and a row moved
+                # since it was picked is simply left for the next batch.
+                chosen = address == any_(func.array(picked.correlate(None).scalar_subquery()))
+            else:  # SQLite: the rowid is the table's own b-tree key
+                chosen = address.in_(picked.correlate(None))
             return delete(model).where(chosen).execution_options(synchronize_session=False)
 
         return self.batched(statement)
