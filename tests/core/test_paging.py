@@ -19,13 +19,15 @@ PREV = re.compile(r'href="([^"]+)" rel="prev"')
 INVOICE = re.compile(r"INV-T\d{6}")
 
 
-def walk(client, url: str, pattern: re.Pattern[str] = INVOICE) -> list[list[str]]:
-    """Every page of a list from ``url``, following Older; each page's row markers."""
+def walk(client, url: str, pattern: re.Pattern[str] = INVOICE,
+         next_link: re.Pattern[str] = NEXT) -> list[list[str]]:
+    """Every page of a list from ``url``, following Older (``next_link`` picks which one on a
+    page with two lists); each page's row markers."""
     pages = []
     while url:
         html = client.get(url).get_data(as_text=True)
         pages.append(pattern.findall(html))
-        found = NEXT.search(html)
+        found = next_link.search(html)
         url = found.group(1).replace("&amp;", "&") if found else ""
         assert len(pages) < 10, "the pager never ends"
     return pages

@@ -37,6 +37,19 @@ def _requests(account, n: int, *, received: datetime = AT, first_due: date = dat
     return made
 
 
+def _queue_pages_26(client, url: str, pattern: re.Pattern[str], made: list) -> None:
+    """A queue of 26 requests: 25 and 1, each once, oldest due date first, and the first page
+    links only forward."""
+    pages = walk(client, url, pattern)
+    assert [len(p) for p in pages] == [25, 1]
+    seen = [i for p in pages for i in p]
+    assert len(seen) == len(set(seen)) == 26 and set(seen) == {str(r.id) for r in made}
+    due = {str(r.id): r.due_on for r in made}
+    assert [due[i] for i in seen] == sorted(due[i] for i in seen)  # oldest due date first
+    first = client.get(url).get_data(as_text=True)
+    assert 'rel="next">Next</a>' in first and 'rel="prev"' not in first
+
+
 def test_own_requests_page_26_rows_into_two_pages_without_loss_or_repeat(client, login_as):
     user = login_as("subscriber")
     made = {r.due_on.isoformat() for r in _requests(user.account, 26)}
@@ -73,15 +86,7 @@ def test_staff_request_queue_pages_oldest_due_first_without_loss_or_repeat(clien
         made += _requests(factories.subscriber().account, 13)
     login_as("staff")
 
-    pages = walk(client, "/admin/privacy/requests/", QUEUED)
-
-    assert [len(p) for p in pages] == [25, 1]
-    seen = [i for p in pages for i in p]
-    assert len(seen) == len(set(seen)) == 26 and set(seen) == {str(r.id) for r in made}
-    due = {str(r.id): r.due_on for r in made}
-    assert [due[i] for i in seen] == sorted(due[i] for i in seen)  # oldest due date first
-    first = client.get("/admin/privacy/requests/").get_data(as_text=True)
-    assert 'rel="next">Next</a>' in first and 'rel="prev"' not in first
+    _queue_pages_26(client, "/admin/privacy/requests/", QUEUED, made)
 
 
 def test_staff_request_queue_previous_link_returns_the_first_page(client, login_as, factories):
@@ -215,18 +220,6 @@ def _provider_views(reseller, account, n: int, *, mark: str = "P1") -> set[str]:
     return {f"{mark}-{i:03d}" for i in range(n)}
 
 
-def _walk_provider(client, url: str) -> list[list[str]]:
-    """Every page of the provider trail, following its own Older link only."""
-    pages = []
-    while url:
-        html = client.get(url).get_data(as_text=True)
-        pages.append(SEEN.findall(html))
-        found = PROVIDER_NEXT.search(html)
-        url = found.group(1).replace("&amp;", "&") if found else ""
-        assert len(pages) < 10, "the pager never ends"
-    return pages
-
-
 def test_customer_access_sessions_page_26_without_loss_or_repeat(client, login_as, factories):
     user = login_as("subscriber")
     made = _sessions(factories.staff(), [user.account] * 26, ticket="MINE")  # ties on the time
@@ -269,7 +262,7 @@ def test_p25_provider_trail_pages_26_on_its_own_cursor_and_keeps_the_sessions_pl
     sessions_next = re.search(r'aria-label="Session pages">.*?href="([^"]+)" rel="next"', first,
                               re.S).group(1).replace("&amp;", "&")
 
-    pages = _walk_provider(client, sessions_next)  # from the sessions' second page
+    pages = walk(client, sessions_next, SEEN, PROVIDER_NEXT)  # from the sessions' second page
 
     assert [len(p) for p in pages] == [25, 1]
     seen = [m for p in pages for m in p]
@@ -309,15 +302,7 @@ def test_reseller_request_queue_pages_oldest_due_first_without_loss_or_repeat(cl
         made += _requests(factories.subscriber(reseller=reseller).account, 13)
     assert login(client, reseller).status_code == 302
 
-    pages = walk(client, "/reseller/privacy/requests/", RESELLER_QUEUED)
-
-    assert [len(p) for p in pages] == [25, 1]
-    seen = [i for p in pages for i in p]
-    assert len(seen) == len(set(seen)) == 26 and set(seen) == {str(r.id) for r in made}
-    due = {str(r.id): r.due_on for r in made}
-    assert [due[i] for i in seen] == sorted(due[i] for i in seen)  # oldest due date first
-    first = client.get("/reseller/privacy/requests/").get_data(as_text=True)
-    assert 'rel="next">Next</a>' in first and 'rel="prev"' not in first
+    _queue_pages_26(client, "/reseller/privacy/requests/", RESELLER_QUEUED, made)
 
 
 def test_reseller_request_queue_bad_cursor_is_the_first_page(client, factories):
