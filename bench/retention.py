@@ -82,6 +82,9 @@ def _purge(quick: bool, **config: Any) -> list[Figure]:
         _insert_signins(user.id, expired, old)
         _insert_signins(user.id, total - expired, fresh)
         cutoff = now - timedelta(days=int(app.config["RETENTION_LOG_DAYS"]))
+        with db.engine.begin() as conn:  # the expired rows, kept aside to put back in SQL
+            conn.execute(text("CREATE TABLE bench_expired AS SELECT * FROM privacy_signin_event "
+                              "WHERE at < :cutoff"), {"cutoff": cutoff})
 
         def bulk() -> None:
             with db.engine.begin() as conn:
@@ -97,10 +100,13 @@ def _purge(quick: bool, **config: Any) -> list[Figure]:
             _settled()
 
         def expire() -> None:
-            """Untimed, before each side: the expired rows back (the side before deleted them),
+            """Untimed, before each side: the expired rows back (the side before deleted them;
+            one INSERT ... SELECT, not a million rows through Python: minutes of a full run),
             and the table settled (and on PostgreSQL vacuumed) as a fresh one."""
             if db.session.scalar(text("SELECT count(*) FROM privacy_signin_event")) < total:
-                _insert_signins(user.id, expired, old)
+                db.session.execute(text("INSERT INTO privacy_signin_event "
+                                        "SELECT * FROM bench_expired"))
+                db.session.commit()
             db.session.close()
             _clean()
 
