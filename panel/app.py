@@ -29,7 +29,7 @@ from panel import config as config_mod
 from panel.bodies import LimitedRequest
 from panel.crypto.errors import SealedValueError
 from panel.crypto.keyring import KeyringHolder
-from panel.extensions import csrf, db, login_manager
+from panel.extensions import begin_lazily, csrf, db, login_manager
 from panel.navigation_menu import banners, menu, page_parts
 from panel.plugins import PluginHost
 from panel.proxies import TrustedProxyFix
@@ -64,6 +64,10 @@ def create_app(config: dict[str, Any] | None = None, *, check_database: bool = F
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
             event.listen(db.engine, "connect", _sqlite_pragmas)
+    elif app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        with app.app_context():
+            if db.engine.dialect.driver == "psycopg":
+                begin_lazily(db.engine)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"

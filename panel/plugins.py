@@ -18,7 +18,7 @@ from sqlalchemy import select
 from panel import core_hooks, hookspecs
 from panel.config import ConfigError
 from panel.db_types import utcnow
-from panel.extensions import db
+from panel.extensions import OUTSIDE_TRANSACTION, db
 from panel.jobs_models import PluginState
 
 ENTRY_POINT_GROUP = "panel.plugins"
@@ -40,7 +40,9 @@ class _HookProxy:
 
 
 #: Asked once per request to a plugin's page: built once.
-_INACTIVE = select(PluginState.name).where(PluginState.active.is_(False))
+#: A plain read: it runs before the request's transaction begins (OUTSIDE_TRANSACTION).
+_INACTIVE = (select(PluginState.name).where(PluginState.active.is_(False))
+             .execution_options(**OUTSIDE_TRANSACTION))
 
 
 class PluginHost:
