@@ -31,6 +31,7 @@ from panel.extensions import db
 from panel.mail.models import TRANSACTIONAL_CATEGORIES, OutboxMessage
 from plugins.privacy.email.models import METHODS, ConsentEvent, EmailLinkKey, PartnerDisclosure
 from plugins.privacy.email.services import unsubscribe
+from plugins.privacy.email.services.consent import latest_query
 from plugins.privacy.processing.services import limited, purpose_allowed
 
 OPT_IN, OPT_OUT = "opt-in", "opt-out"
@@ -136,16 +137,6 @@ def default_for(cat: Category) -> bool:
     return True if not cat.marketing else mode() == OPT_OUT
 
 
-def latest_query(account_id: Any, key: Any) -> Select[tuple[bool]]:
-    """The account's current choice for one category: the ``granted`` of its latest consent
-    event (no row: no choice yet, the default applies). The one definition of the current
-    consent: ``preference`` asks it, and a one-click link's lookup reads it as a column of its
-    one statement (unsubscribe.resolve_one_click)."""
-    return (select(ConsentEvent.granted)
-            .where(ConsentEvent.account_id == account_id, ConsentEvent.category == key)
-            .order_by(ConsentEvent.at.desc()).limit(1))
-
-
 #: Built once: asked before every change (bench/mail.py).
 _LATEST = latest_query(bindparam("account_id"), bindparam("key"))
 #: ``preference``'s ``latest`` when the caller has not read it.
@@ -161,7 +152,7 @@ def _latest(account_id: uuid.UUID, key: str) -> bool | None:
 
 def preference(account: AccountRef, cat: Category, latest: bool | None = UNREAD) -> bool:
     """The category's switch for the account; ``latest`` is its latest choice when the caller
-    already read it with ``latest_query`` (None: no choice yet)."""
+    already read it with ``consent.latest_query`` (None: no choice yet)."""
     if latest is UNREAD:
         latest = _latest(account.id, cat.key)
     return default_for(cat) if latest is None else bool(latest)
@@ -254,7 +245,7 @@ def change(account: AccountRef, wanted: dict[str, bool], method: str, *, actor: 
            latest: dict[str, bool | None] | None = None) -> list[ConsentEvent]:
     """Set several switches at once; staff changes carry a reason and go on the trail. An
     ``actor`` given as a function is called once, before the first write, if there is one.
-    ``latest``: the latest choice of categories the caller already read (``latest_query``)."""
+    ``latest``: the latest choice of categories the caller already read (``consent.latest_query``)."""
     found: list[User | None] = []
 
     def who() -> User | None:

@@ -18,7 +18,6 @@ Two kinds, each good for one thing (the table is in README.md, "The privacy modu
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import uuid
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ from urllib.parse import quote
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from panel.accounts.models import CLOSED, Account
@@ -38,6 +37,7 @@ from panel.extensions import OUTSIDE_TRANSACTION, db
 from panel.mail.models import TRANSACTIONAL_CATEGORIES
 from panel.urls import external_url
 from plugins.privacy.email.models import EmailLinkKey
+from plugins.privacy.email.services.consent import latest_query
 
 MAX_TOKEN_CHARS = 300
 SALT = "privacy.email-link.v1"
@@ -70,7 +70,7 @@ class Link:
     revoked: bool = False  # only ever True for a one-click link (see resolve_one_click)
     generation: int = 0  # the account's current link generation, read with the account
     #: a one-click link's category: the account's latest choice, read with the account
-    #: (preferences.latest_query; None: no choice yet)
+    #: (consent.latest_query; None: no choice yet)
     latest: bool | None = None
     _loaded: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -122,26 +122,18 @@ _LOOKUP = (select(Account, EmailLinkKey.generation)
            .where(Account.id == bindparam("account_id")))
 #: A one-click POST needs a few columns: Core, no entities (bench/mail.py).
 _ACCOUNT, _USER, _KEY = Account.__table__, User.__table__, EmailLinkKey.__table__
-
-
-@functools.cache
-def _lookup_columns() -> Select[Any]:
-    """The one-click lookup, with the category's current choice as a column: the preference
-    service's own definition (a module-level import would be circular: preferences builds
-    headers with this module). A plain read: it runs before the request's transaction begins
-    (panel.extensions.OUTSIDE_TRANSACTION), so a repeated POST, which writes nothing, opens
-    none."""
-    from plugins.privacy.email.services.preferences import latest_query
-
-    latest = latest_query(_ACCOUNT.c.id, bindparam("category")).scalar_subquery()
-    return (select(_ACCOUNT.c.id, _ACCOUNT.c.status, _ACCOUNT.c.reseller_id,
-                   _USER.c.id, _KEY.c.generation, latest)
-            .select_from(_ACCOUNT)
-            .outerjoin(_USER, _USER.c.account_id == _ACCOUNT.c.id)
-            .outerjoin(_KEY, _KEY.c.account_id == _ACCOUNT.c.id)
-            .where(_ACCOUNT.c.id == bindparam("account_id"))
-            .limit(1)
-            .execution_options(**OUTSIDE_TRANSACTION))
+#: The category's current choice is a column: the one definition (consent.latest_query). A
+#: plain read: it runs before the request's transaction begins (OUTSIDE_TRANSACTION), so a
+#: repeated POST, which writes nothing, opens none.
+_LOOKUP_COLUMNS = (select(_ACCOUNT.c.id, _ACCOUNT.c.status, _ACCOUNT.c.reseller_id,
+                          _USER.c.id, _KEY.c.generation,
+                          latest_query(_ACCOUNT.c.id, bindparam("category")).scalar_subquery())
+                   .select_from(_ACCOUNT)
+                   .outerjoin(_USER, _USER.c.account_id == _ACCOUNT.c.id)
+                   .outerjoin(_KEY, _KEY.c.account_id == _ACCOUNT.c.id)
+                   .where(_ACCOUNT.c.id == bindparam("account_id"))
+                   .limit(1)
+                   .execution_options(**OUTSIDE_TRANSACTION))
 
 
 def _lookup(token: str, *, entities: bool) -> Link:
@@ -170,7 +162,7 @@ def _lookup(token: str, *, entities: bool) -> Link:
         link._loaded.update(account=account, subscriber=user)
         return link
     row = db.session.connection().execute(
-        _lookup_columns(), {"account_id": account_id, "category": category}).first()
+        _LOOKUP_COLUMNS, {"account_id": account_id, "category": category}).first()
     if row is None or row[1] == CLOSED:
         raise LinkError("erased")
     current = row[4] or 0
