@@ -7,6 +7,8 @@ import ipaddress
 import os
 import re
 import uuid
+import weakref
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
@@ -29,7 +31,7 @@ from panel import config as config_mod
 from panel.bodies import LimitedRequest
 from panel.crypto.errors import SealedValueError
 from panel.crypto.keyring import KeyringHolder
-from panel.extensions import csrf, db, login_manager
+from panel.extensions import begin_lazily, csrf, db, login_manager
 from panel.navigation_menu import banners, menu, page_parts
 from panel.plugins import PluginHost
 from panel.proxies import TrustedProxyFix
@@ -43,12 +45,32 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 
+class PanelFlask(Flask):
+    """Flask asking once per function, not on every call, whether a hook or a view is a
+    coroutine function: ``ensure_sync`` runs for each of a request's ~18 hooks and its view."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # weak keys: a function made for one request (after_this_request) is not kept alive
+        self._sync_of: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        try:
+            found = self._sync_of[func]
+        except (KeyError, TypeError):  # TypeError: not weakly referenceable, asked each time
+            found = super().ensure_sync(func)
+            with contextlib.suppress(TypeError):
+                self._sync_of[func] = None if found is func else found
+            return found
+        return func if found is None else found  # type: ignore[no-any-return]
+
+
 def create_app(config: dict[str, Any] | None = None, *, check_database: bool = False) -> Flask:
     """Build an app. ``check_database`` makes start-up fail at once on an outdated schema or a
     wrong master key (used by panel.wsgi); otherwise the first request checks and answers 503."""
     paths.owner_only_files()  # before anything opens the database or writes a file
     instance = (config or {}).get("INSTANCE_PATH") or os.environ.get("PANEL_INSTANCE_PATH")
-    app = Flask("panel", instance_path=str(Path(instance).resolve()) if instance else None)
+    app = PanelFlask("panel", instance_path=str(Path(instance).resolve()) if instance else None)
     app.request_class = LimitedRequest
     settings = config_mod.load(Path(app.instance_path), config)
     config_mod.check(settings)
@@ -64,6 +86,10 @@ def create_app(config: dict[str, Any] | None = None, *, check_database: bool = F
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
             event.listen(db.engine, "connect", _sqlite_pragmas)
+    elif app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        with app.app_context():
+            if db.engine.dialect.driver == "psycopg":
+                begin_lazily(db.engine)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
@@ -206,9 +232,9 @@ def _install_request_hooks(app: Flask) -> None:
                                    target=retry_target()), 503
         g.undecodable_fields = _undecodable_fields()
         request.form  # noqa: B018 - the whole form now: a body over its limit is a 413 before any hook acts
-        owner = app.extensions["panel.plugins"].blueprint_owner.get(
-            (request.blueprint or "").split(".")[0])
-        if owner and not app.extensions["panel.plugins"].is_active(owner):
+        host = app.extensions["panel.plugins"]
+        owner = host.blueprint_owner.get((request.blueprint or "").split(".")[0])
+        if owner and not host.is_active(owner):
             return render_template("error.html", code=404, title="Not found",
                                    message="There is nothing at this address."), 404
         return None

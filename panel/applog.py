@@ -161,15 +161,18 @@ def install(app: Any) -> None:
         g.started = time.perf_counter()
 
     def _log(response: Any) -> Any:
-        seconds = time.perf_counter() - g.get("started", time.perf_counter())
-        rule = request.url_rule.rule if request.url_rule is not None else "<unmatched>"
-        metrics.observe_request(rule, request.method, response.status_code, seconds)
-        user = g.get("_login_user") or current_user
+        # the request and g looked up once each (a context-local lookup costs about 1 us)
+        req, ctx = request._get_current_object(), g._get_current_object()  # type: ignore[attr-defined]
+        seconds = time.perf_counter() - ctx.get("started", time.perf_counter())
+        rule = req.url_rule.rule if req.url_rule is not None else "<unmatched>"
+        method, status = req.method, response.status_code
+        metrics.observe_request(rule, method, status, seconds)
+        user = ctx.get("_login_user") or current_user
         role = getattr(user, "role", None) if getattr(user, "is_authenticated", False) else None
         log.info("request", extra={
-            "request_id": g.get("request_id"), "method": request.method[:10], "rule": rule,
-            "status": response.status_code, "duration_ms": round(seconds * 1000, 1),
-            "role": role or "anonymous", "client": network(request.remote_addr)})
+            "request_id": ctx.get("request_id"), "method": method[:10], "rule": rule,
+            "status": status, "duration_ms": round(seconds * 1000, 1),
+            "role": role or "anonymous", "client": network(req.remote_addr)})
         return response
 
     app.before_request_funcs.setdefault(None, []).insert(0, _start)

@@ -9,7 +9,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import Engine, MetaData, event
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -39,3 +39,38 @@ csrf = CSRFProtect()
 # Every limit counts in one store shared by all workers and servers: panel.ratelimit.store.
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True,
                   storage_uri="panel://")
+
+
+#: Execution options of a statement that only reads, takes no lock and needs no snapshot shared
+#: with the statements after it: see ``begin_lazily``.
+OUTSIDE_TRANSACTION = {"panel_outside_transaction": True}
+
+
+def begin_lazily(engine: Engine) -> None:
+    """PostgreSQL: reads marked OUTSIDE_TRANSACTION run before a connection's transaction
+    begins, as SQLite runs every read (pysqlite begins at the first write). psycopg sends BEGIN
+    as a round trip of its own before a transaction's first statement, and the session's end
+    a ROLLBACK: a request whose statements are all such reads (a repeated one-click POST, the
+    plugin state every request reads) now sends neither. A connection checked out of the pool
+    starts in autocommit; any statement not so marked switches it back before it runs, so
+    psycopg begins the transaction with it, exactly as before, and every write, lock or
+    savepoint is inside a transaction that commits or rolls back whole. Under READ COMMITTED
+    (the default, never changed here) each statement sees what was committed when it began,
+    inside a transaction or not, so a marked read sees the same rows either way. A
+    connection given an isolation level of its own (``isolation_level`` option) is left as
+    it was set."""
+
+    @event.listens_for(engine, "checkout")
+    def _autocommit(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if dbapi_connection.info.transaction_status == 0:  # IDLE: reset when it was returned
+            dbapi_connection.autocommit = True
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _begin(conn: Any, _cursor: Any, _statement: Any, _parameters: Any, context: Any,
+               _executemany: bool) -> None:
+        options = context.execution_options
+        if options.get("panel_outside_transaction") or "isolation_level" in options:
+            return
+        dbapi_connection = conn.connection.dbapi_connection
+        if dbapi_connection.autocommit:
+            dbapi_connection.autocommit = False  # psycopg sends BEGIN before this statement

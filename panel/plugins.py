@@ -18,7 +18,7 @@ from sqlalchemy import select
 from panel import core_hooks, hookspecs
 from panel.config import ConfigError
 from panel.db_types import utcnow
-from panel.extensions import db
+from panel.extensions import OUTSIDE_TRANSACTION, db
 from panel.jobs_models import PluginState
 
 ENTRY_POINT_GROUP = "panel.plugins"
@@ -40,7 +40,9 @@ class _HookProxy:
 
 
 #: Asked once per request to a plugin's page: built once.
-_INACTIVE = select(PluginState.name).where(PluginState.active.is_(False))
+#: A plain read: it runs before the request's transaction begins (OUTSIDE_TRANSACTION).
+_INACTIVE = (select(PluginState.name).where(PluginState.active.is_(False))
+             .execution_options(**OUTSIDE_TRANSACTION))
 
 
 class PluginHost:
@@ -71,8 +73,11 @@ class PluginHost:
         """Names of allow-listed plugins an admin has deactivated (read once per request)."""
         if not self.modules:
             return set()
-        if has_request_context() and "panel_inactive_plugins" in g:
-            return g.panel_inactive_plugins
+        in_request = has_request_context()
+        if in_request:
+            found = g.get("panel_inactive_plugins")
+            if found is not None:
+                return found  # type: ignore[no-any-return]
         try:
             # Core on the request's connection: no ORM entity machinery for one column. Read
             # every request (never kept in the process), so a change made through another
@@ -82,7 +87,7 @@ class PluginHost:
         except Exception:  # noqa: BLE001 - before `panel db upgrade` there is no table yet
             db.session.rollback()
             names = set()
-        if has_request_context():
+        if in_request:
             g.panel_inactive_plugins = names
         return names
 

@@ -1,7 +1,8 @@
 """What a one-click unsubscribe POST costs the database (P14, issue 16): one read of the link
-(the account, its subscriber's id and its link generation), one read of the current choice,
+(the account, its subscriber's id, its link generation and the category's current choice)
 and, only when something changes, the subscriber (who the change is recorded as) and the
-writes of the change itself. A repeated POST reads three rows and writes nothing."""
+writes of the change itself. A repeated POST reads two rows (the plugin's state, the link),
+writes nothing and, on PostgreSQL, opens no transaction: no BEGIN, no ROLLBACK."""
 
 from __future__ import annotations
 
@@ -44,11 +45,56 @@ def test_p14_one_click_post_reads_the_link_once(client, factories):
     status, first = _statements(client, path)
     assert status == 200
     reads = [s for s in first if s == "SELECT"]
-    # the plugin's state, the link (account + subscriber id + generation), the latest choice,
+    # the plugin's state, the link (account + subscriber id + generation + latest choice),
     # and the subscriber who the change is recorded as
-    assert len(reads) <= 4, first
+    assert len(reads) <= 3, first
     assert first.count("INSERT") == 2, first  # the consent event and its trail entry
 
     status, again = _statements(client, path)
     assert status == 200
-    assert again == ["SELECT"] * 3, again  # unsubscribed already: nothing written
+    assert again == ["SELECT"] * 2, again  # unsubscribed already: nothing written
+
+
+def test_p14_repeated_one_click_post_opens_no_transaction_on_postgresql(client, factories,
+                                                                        backend, tmp_path):
+    """What goes over the wire (libpq's own trace of every connection the request takes): a
+    repeated POST runs its two reads before any transaction begins, so no BEGIN, and no
+    ROLLBACK at its end; the first POST, which writes, still begins and commits one."""
+    if backend != "postgresql":
+        pytest.skip("pysqlite never begins a transaction for a read")
+    from psycopg import pq
+
+    user = factories.subscriber()
+    email_prefs.change(user.account, {"newsletter": True}, "import")
+    db.session.commit()
+    path = f"/unsubscribe/{unsubscribe.make(user.account_id, 'newsletter')}"
+    db.session.close()
+    assert client.get(path).status_code == 200  # the process's one-time readiness checks
+    trace = tmp_path / "libpq.trace"
+
+    def traced() -> str:
+        with trace.open("w+b") as sink:
+            def start(dbapi_connection: Any, *_args: Any) -> None:
+                dbapi_connection.pgconn.trace(sink.fileno())
+                dbapi_connection.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+
+            def stop(dbapi_connection: Any, *_args: Any) -> None:
+                dbapi_connection.pgconn.untrace()
+
+            event.listen(db.engine, "checkout", start)
+            event.listen(db.engine, "checkin", stop)
+            try:
+                assert client.post(path, data=ONE_CLICK).status_code == 200
+            finally:
+                event.remove(db.engine, "checkout", start)
+                event.remove(db.engine, "checkin", stop)
+            sink.seek(0)
+            return sink.read().decode("utf-8", "replace")
+
+    first = traced()
+    assert '"BEGIN' in first and '"COMMIT"' in first, first  # the change is one transaction
+    assert "INSERT INTO privacy_consent_event" in first
+    again = traced()
+    assert "FROM plugin_state" in again and "FROM account" in again, again  # its two reads
+    assert '"BEGIN' not in again and '"ROLLBACK"' not in again, again
+    assert "INSERT" not in again

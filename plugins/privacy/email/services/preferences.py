@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import FunctionType, MethodType
-from typing import Protocol
+from typing import Any, Protocol
 
 from flask import current_app, has_request_context, request
 from sqlalchemy import Select, bindparam, delete, func, select
@@ -31,6 +31,7 @@ from panel.extensions import db
 from panel.mail.models import TRANSACTIONAL_CATEGORIES, OutboxMessage
 from plugins.privacy.email.models import METHODS, ConsentEvent, EmailLinkKey, PartnerDisclosure
 from plugins.privacy.email.services import unsubscribe
+from plugins.privacy.email.services.consent import latest_query
 from plugins.privacy.processing.services import limited, purpose_allowed
 
 OPT_IN, OPT_OUT = "opt-in", "opt-out"
@@ -136,11 +137,10 @@ def default_for(cat: Category) -> bool:
     return True if not cat.marketing else mode() == OPT_OUT
 
 
-#: Built once: every one-click POST asks it (bench/mail.py).
-_LATEST = (select(ConsentEvent.granted)
-           .where(ConsentEvent.account_id == bindparam("account_id"),
-                  ConsentEvent.category == bindparam("key"))
-           .order_by(ConsentEvent.at.desc()).limit(1))
+#: Built once: asked before every change (bench/mail.py).
+_LATEST = latest_query(bindparam("account_id"), bindparam("key"))
+#: ``preference``'s ``latest`` when the caller has not read it.
+UNREAD: Any = object()
 
 
 def _latest(account_id: uuid.UUID, key: str) -> bool | None:
@@ -150,9 +150,12 @@ def _latest(account_id: uuid.UUID, key: str) -> bool | None:
         _LATEST, {"account_id": account_id, "key": key}).scalar()
 
 
-def preference(account: AccountRef, cat: Category) -> bool:
-    latest = _latest(account.id, cat.key)
-    return default_for(cat) if latest is None else latest
+def preference(account: AccountRef, cat: Category, latest: bool | None = UNREAD) -> bool:
+    """The category's switch for the account; ``latest`` is its latest choice when the caller
+    already read it with ``consent.latest_query`` (None: no choice yet)."""
+    if latest is UNREAD:
+        latest = _latest(account.id, cat.key)
+    return default_for(cat) if latest is None else bool(latest)
 
 
 def current(account: Account) -> dict[str, bool]:
@@ -213,14 +216,15 @@ def _who(actor: Actor) -> User | None:
 
 
 def record(account: AccountRef, key: str, granted: bool, method: str, *, actor: Actor = None,
-           reason: str | None = None, notice: str | None = None) -> ConsentEvent | None:
+           reason: str | None = None, notice: str | None = None,
+           latest: bool | None = UNREAD) -> ConsentEvent | None:
     """Append a grant or withdrawal (the caller commits). Nothing is written when the switch is
     already in that position (by an earlier event or the default), so saving an unchanged
-    form or repeating a one-click POST adds no noise."""
+    form or repeating a one-click POST adds no noise. ``latest``: see ``preference``."""
     cat = category(key, account)
     if cat is None or method not in METHODS:
         raise ValueError(f"unknown category {key!r} or method {method!r}")
-    if preference(account, cat) == granted:
+    if preference(account, cat, latest) == granted:
         return None
     actor = _who(actor)
     text = notice or cat.notice
@@ -237,9 +241,11 @@ def record(account: AccountRef, key: str, granted: bool, method: str, *, actor: 
 
 
 def change(account: AccountRef, wanted: dict[str, bool], method: str, *, actor: Actor = None,
-           reason: str | None = None, ticket: str | None = None) -> list[ConsentEvent]:
+           reason: str | None = None, ticket: str | None = None,
+           latest: dict[str, bool | None] | None = None) -> list[ConsentEvent]:
     """Set several switches at once; staff changes carry a reason and go on the trail. An
-    ``actor`` given as a function is called once, before the first write, if there is one."""
+    ``actor`` given as a function is called once, before the first write, if there is one.
+    ``latest``: the latest choice of categories the caller already read (``consent.latest_query``)."""
     found: list[User | None] = []
 
     def who() -> User | None:
@@ -253,7 +259,8 @@ def change(account: AccountRef, wanted: dict[str, bool], method: str, *, actor: 
     if not _deferred(actor):
         who()  # refused before anything is read
     events = [e for key, on in wanted.items()
-              if (e := record(account, key, on, method, actor=who, reason=reason)) is not None]
+              if (e := record(account, key, on, method, actor=who, reason=reason,
+                              latest=(latest or {}).get(key, UNREAD))) is not None]
     if events:
         actor = who()
         audit.record(AuditEvent(

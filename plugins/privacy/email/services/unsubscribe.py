@@ -33,10 +33,11 @@ from sqlalchemy.orm import joinedload
 from panel.accounts.models import CLOSED, Account
 from panel.auth.models import User
 from panel.db_types import utcnow
-from panel.extensions import db
+from panel.extensions import OUTSIDE_TRANSACTION, db
 from panel.mail.models import TRANSACTIONAL_CATEGORIES
 from panel.urls import external_url
 from plugins.privacy.email.models import EmailLinkKey
+from plugins.privacy.email.services.consent import latest_query
 
 MAX_TOKEN_CHARS = 300
 SALT = "privacy.email-link.v1"
@@ -68,6 +69,9 @@ class Link:
     category: str | None  # None: a preference-centre link; else a one-click link
     revoked: bool = False  # only ever True for a one-click link (see resolve_one_click)
     generation: int = 0  # the account's current link generation, read with the account
+    #: a one-click link's category: the account's latest choice, read with the account
+    #: (consent.latest_query; None: no choice yet)
+    latest: bool | None = None
     _loaded: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -118,13 +122,18 @@ _LOOKUP = (select(Account, EmailLinkKey.generation)
            .where(Account.id == bindparam("account_id")))
 #: A one-click POST needs a few columns: Core, no entities (bench/mail.py).
 _ACCOUNT, _USER, _KEY = Account.__table__, User.__table__, EmailLinkKey.__table__
+#: The category's current choice is a column: the one definition (consent.latest_query). A
+#: plain read: it runs before the request's transaction begins (OUTSIDE_TRANSACTION), so a
+#: repeated POST, which writes nothing, opens none.
 _LOOKUP_COLUMNS = (select(_ACCOUNT.c.id, _ACCOUNT.c.status, _ACCOUNT.c.reseller_id,
-                          _USER.c.id, _KEY.c.generation)
+                          _USER.c.id, _KEY.c.generation,
+                          latest_query(_ACCOUNT.c.id, bindparam("category")).scalar_subquery())
                    .select_from(_ACCOUNT)
                    .outerjoin(_USER, _USER.c.account_id == _ACCOUNT.c.id)
                    .outerjoin(_KEY, _KEY.c.account_id == _ACCOUNT.c.id)
                    .where(_ACCOUNT.c.id == bindparam("account_id"))
-                   .limit(1))
+                   .limit(1)
+                   .execution_options(**OUTSIDE_TRANSACTION))
 
 
 def _lookup(token: str, *, entities: bool) -> Link:
@@ -152,12 +161,13 @@ def _lookup(token: str, *, entities: bool) -> Link:
                     category or None, revoked=gen != current, generation=current)
         link._loaded.update(account=account, subscriber=user)
         return link
-    row = db.session.connection().execute(_LOOKUP_COLUMNS, {"account_id": account_id}).first()
+    row = db.session.connection().execute(
+        _LOOKUP_COLUMNS, {"account_id": account_id, "category": category}).first()
     if row is None or row[1] == CLOSED:
         raise LinkError("erased")
     current = row[4] or 0
     return Link(LinkAccount(row[0], row[2], row[3]), category or None, revoked=gen != current,
-                generation=current)
+                generation=current, latest=row[5])
 
 
 def resolve(token: str) -> Link:

@@ -116,7 +116,7 @@ def _one_click_post(token: str) -> Any:
     if email_prefs.category(link.category, link.ref) is not None:
         # the subscriber is loaded only if something is written (a repeated POST writes nothing)
         changed = email_prefs.change(link.ref, {link.category: False}, "one-click",
-                                     actor=link.subscriber)
+                                     actor=link.subscriber, latest={link.category: link.latest})
     if _wants_page():
         page = _one_click_page(link, token, done=True)  # before the commit expires the account
     else:
