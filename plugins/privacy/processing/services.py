@@ -21,7 +21,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import chain, repeat
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column, String, bindparam, cast, func, select, tuple_
@@ -183,8 +183,8 @@ def stream(model: type, fields: Iterable[str], *where: Any, order_by: Iterable[A
                                         for c in keys])) if len(first) == batch else None
     else:
         first, rest = [], stmt
-    for rows in (first, *(conn.execute(rest.execution_options(yield_per=batch)).partitions()
-                          if rest is not None else ())):
+    for rows in chain((first,), conn.execute(rest.execution_options(yield_per=batch)).partitions()
+                      if rest is not None else ()):
         if not rows:
             continue
         columns = list(zip(*rows, strict=True))
