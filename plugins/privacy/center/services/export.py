@@ -20,10 +20,11 @@ import json
 import os
 import uuid
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 from html import escape as html_escape
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
+from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
 
@@ -123,6 +124,42 @@ def _defused(text: str) -> str:
     return text
 
 
+# Columns all of one of these types become text in one pass, as `_text` makes each value.
+_COLUMN_TEXT: dict[type, Callable[[Any], str]] = {
+    datetime: datetime.isoformat, date: date.isoformat, int: str}
+
+
+def _cells(rows: list[dict[str, Any]], keys: tuple[str, ...], *, csv_safe: bool = False
+           ) -> list[tuple[str, ...]]:
+    """A piece of rows as the texts of their cells in ``keys`` order: `_text` of each value (a
+    missing one empty), and with ``csv_safe`` as `_cell` writes it. Converted a column at a
+    time: a column of text stays as it is, one of times, dates or whole numbers is converted in
+    one pass (the same text; none of these can start like a formula)."""
+    if len(keys) < 2:  # itemgetter of one key gives no tuple
+        lines = [tuple(map(row.get, keys)) for row in rows]
+    else:
+        try:
+            lines = list(map(itemgetter(*keys), rows))
+        except KeyError:  # a row without some column
+            lines = [tuple(map(row.get, keys)) for row in rows]
+    if not keys:
+        return lines
+    columns: list[Any] = []
+    for column in zip(*lines, strict=True):
+        kinds = set(map(type, column))
+        kind = kinds.pop() if len(kinds) == 1 else None
+        convert = _COLUMN_TEXT.get(kind)  # type: ignore[arg-type]
+        if convert is not None:
+            columns.append(list(map(convert, column)))
+            continue
+        if kind is not str:
+            column = [v if type(v) is str else _text(v) for v in column]
+        if csv_safe:
+            column = [_defused(t) if t[:1] in _RISKY else t for t in column]
+        columns.append(column)
+    return list(zip(*columns, strict=True))
+
+
 class Counter:
     """Counts rows as they pass, for the export's record."""
 
@@ -186,19 +223,18 @@ def write_zip(out: IO[bytes], account: Account, categories: dict[str, Rows], tal
                 text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
                 writer = csv.writer(text)
                 header: list[str] | None = None
-                pending: list[list[str]] = []
+                pending: list[dict[str, Any]] = []
                 for row in tally.each(rows):
                     if header is None:
                         header = list(dict.fromkeys([*cat.columns, *row]))
-                        keys = tuple(header)  # a row in this order needs no lookups
+                        keys = tuple(header)
                         writer.writerow(header)
-                    cells = [v if type(v) is str else _text(v) for v in (
-                        row.values() if tuple(row) == keys else map(row.get, header))]
-                    pending.append([_defused(t) if t[:1] in _RISKY else t for t in cells])
+                    pending.append(row)
                     if len(pending) >= CSV_ROWS:  # one call of the writer per piece of rows
-                        writer.writerows(pending)
+                        writer.writerows(_cells(pending, keys, csv_safe=True))
                         pending = []
-                writer.writerows(pending)
+                if pending:
+                    writer.writerows(_cells(pending, keys, csv_safe=True))
                 if header is None and cat.columns:
                     writer.writerow(cat.columns)
                 text.flush()
@@ -212,7 +248,7 @@ HTML_ROWS = 500
 _CELL, _ROW = "\x00", "\x01"  # between the cells and rows of a piece, until it is escaped
 
 
-def _html_rows(lines: list[list[str]]) -> str:
+def _html_rows(lines: Sequence[Sequence[str]]) -> str:
     """Rows of cell texts as ``<tr>`` lines, every value escaped (``html.escape``, quotes too).
     The piece is escaped at once, its cells and rows kept apart by two control characters
     that ``html.escape`` leaves alone; a piece where a value holds one of them is escaped a
@@ -233,7 +269,7 @@ def _html_table(rows: Rows) -> Iterator[Markup]:
     header: list[str] | None = None
     keys: tuple[str, ...] = ()
     head = ""  # the table's start, sent with its first rows
-    lines: list[list[str]] = []
+    lines: list[dict[str, Any]] = []
     for row in rows:
         if header is None:
             header = list(row)
@@ -241,13 +277,12 @@ def _html_table(rows: Rows) -> Iterator[Markup]:
             head = "<table>\n<thead><tr>" + "".join(
                 f'<th scope="col">{html_escape(k.replace("_", " "))}</th>' for k in header) \
                 + "</tr></thead>\n<tbody>\n"
-        lines.append([v if type(v) is str else _text(v) for v in (
-            row.values() if tuple(row) == keys else map(row.get, header))])
+        lines.append(row)
         if len(lines) >= HTML_ROWS:
-            yield Markup(head + _html_rows(lines))  # noqa: S704 - every value in it is escaped
+            yield Markup(head + _html_rows(_cells(lines, keys)))  # noqa: S704 - all escaped
             head, lines = "", []
     if header is not None:
-        yield Markup(head + (_html_rows(lines) if lines else "")  # noqa: S704 - as above
+        yield Markup(head + (_html_rows(_cells(lines, keys)) if lines else "")  # noqa: S704
                      + "</tbody>\n</table>\n")
 
 
