@@ -177,6 +177,7 @@ def stream(model: type, fields: Iterable[str], *where: Any, order_by: Iterable[A
     holder = current_holder() if sealed else None
     n = len(names)
     conn = db.session.connection()
+    native = conn.dialect.name == "postgresql"
     if keyed:
         first = conn.execute(stmt.limit(batch)).all()
         rest = stmt.where(_after(keys, [_key(first[-1][at.index(c.name)], c, id_text)
@@ -190,8 +191,8 @@ def stream(model: type, fields: Iterable[str], *where: Any, order_by: Iterable[A
         columns = list(zip(*rows, strict=True))
         if sealed:
             ids = columns[at_id]
-            if id_text:
-                texts = [_uuid_text(t) for t in ids]
+            if id_text:  # PostgreSQL's text of a uuid is already str(uuid.UUID(...))'s
+                texts = list(ids) if native else [_uuid_text(t) for t in ids]
                 ids = _Ids(texts)
             else:
                 texts = [str(r) for r in ids]
@@ -214,8 +215,8 @@ class _Ids:
 
 
 def _uuid_text(text: str) -> str:
-    """``str(uuid.UUID(text))`` for an id read as text: PostgreSQL gives that form, SQLite the
-    32 hex digits it stores."""
+    """``str(uuid.UUID(text))`` for an id read as text where the database stores it otherwise
+    (SQLite: the 32 hex digits)."""
     if len(text) == 32:
         return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}".lower()
     return text if len(text) == 36 and text.islower() else str(uuid.UUID(text))
