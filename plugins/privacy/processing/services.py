@@ -19,7 +19,7 @@ plugin loads, before any request or command runs.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, repeat
 from typing import TYPE_CHECKING, Any
@@ -141,10 +141,29 @@ def counted(model: Any) -> Callable[[Account], dict[str, Any]]:
     return lambda account: {"count": count(model, model.account_id == account.id)}
 
 
+class Stream:
+    """The rows `stream` reads, once: iterated, plain dicts; through ``pieces()``, each batch
+    as its columns, in ``names`` order (the export's HTML and CSV writers take these and skip
+    a dict per row). Nothing is read until one or the other starts."""
+
+    def __init__(self, names: tuple[str, ...], pieces: Iterator[list[Sequence[Any]]]) -> None:
+        self.names = names
+        self._pieces = pieces
+
+    def pieces(self) -> Iterator[list[Sequence[Any]]]:
+        return self._pieces
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        names = self.names
+        for columns in self._pieces:
+            yield from map(dict, map(zip, repeat(names), zip(*columns, strict=True)))
+
+
 def stream(model: type, fields: Iterable[str], *where: Any, order_by: Iterable[Any] = (),
-           batch: int = BATCH) -> Iterator[dict[str, Any]]:
+           batch: int = BATCH) -> Stream:
     """Rows of ``model`` as plain dicts, read ``batch`` at a time without ORM objects: what
-    a category's ``rows`` returns for the export.
+    a category's ``rows`` returns for the export (a `Stream`, which also gives each batch as
+    columns).
 
     Sealed fields are opened here with the row's id (their associated data), a batch of one
     field at a time (``panel.crypto.batch``), so the export pays for decryption but not for
@@ -158,6 +177,12 @@ def stream(model: type, fields: Iterable[str], *where: Any, order_by: Iterable[A
     read through the cursor.
     """
     names = tuple(fields)
+    return Stream(names, _pieces(model, names, where, order_by, batch))
+
+
+def _pieces(model: type, names: tuple[str, ...], where: tuple[Any, ...], order_by: Iterable[Any],
+            batch: int) -> Iterator[list[Sequence[Any]]]:
+    """`stream`'s batches, each as its columns in ``names`` order."""
     table = model.__table__  # type: ignore[attr-defined]
     sealed = [(names.index(n), model.__dict__[n]) for n in names
               if isinstance(model.__dict__.get(n), Sealed)]
@@ -198,7 +223,7 @@ def stream(model: type, fields: Iterable[str], *where: Any, order_by: Iterable[A
                 texts = [str(r) for r in ids]
             for i, desc in sealed:
                 columns[i] = open_column(desc, columns[i], ids, texts, holder)
-        yield from map(dict, map(zip, repeat(names), zip(*columns[:n], strict=True)))
+        yield columns[:n]
 
 
 class _Ids:

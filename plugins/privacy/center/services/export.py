@@ -51,7 +51,7 @@ from plugins.privacy.center.models import (
     RUNNING,
     DataExport,
 )
-from plugins.privacy.processing.services import Rows, categories, describe
+from plugins.privacy.processing.services import Rows, Stream, categories, describe
 
 SCHEMA_VERSION = "1.0"
 INLINE_ROWS = 5000  # more rows than this: produced by `panel cron`, link emailed
@@ -129,12 +129,42 @@ _COLUMN_TEXT: dict[type, Callable[[Any], str]] = {
     datetime: datetime.isoformat, date: date.isoformat, int: str}
 
 
-def _cells(rows: list[dict[str, Any]], keys: tuple[str, ...], *, csv_safe: bool = False
-           ) -> list[tuple[str, ...]]:
-    """A piece of rows as the texts of their cells in ``keys`` order: `_text` of each value (a
-    missing one empty), and with ``csv_safe`` as `_cell` writes it. Converted a column at a
-    time: a column of text stays as it is, one of times, dates or whole numbers is converted in
-    one pass (the same text; none of these can start like a formula)."""
+def _pieces(rows: Rows, tally: Counter, header: Callable[[tuple[str, ...]], tuple[str, ...]],
+            size: int) -> Iterator[tuple[tuple[str, ...], list[Sequence[Any]], int]]:
+    """A category's rows a piece at a time as ``(keys, columns, count)``: ``keys`` is what
+    ``header`` makes of the first row's keys, each column the values of one key (None where a
+    row has none). A `Stream` gives its batches as columns already (no dict per row); other
+    rows are taken ``size`` at a time. Counted in ``tally`` as they pass."""
+    keys: tuple[str, ...] | None = None
+    if isinstance(rows, Stream):
+        at: dict[str, int] = {}
+        for columns in rows.pieces():
+            if not columns:  # no fields: no rows, as iterating it gives
+                continue
+            count = len(columns[0])
+            if keys is None:
+                keys = header(rows.names)
+                at = {name: i for i, name in enumerate(rows.names)}
+            tally.rows += count
+            yield keys, [columns[at[k]] if k in at else [None] * count for k in keys], count
+        return
+    lines: list[dict[str, Any]] = []
+    for row in rows:
+        if keys is None:
+            keys = header(tuple(row))
+        lines.append(row)
+        if len(lines) >= size:
+            tally.rows += len(lines)
+            yield keys, _columns(lines, keys), len(lines)
+            lines = []
+    if lines:
+        assert keys is not None
+        tally.rows += len(lines)
+        yield keys, _columns(lines, keys), len(lines)
+
+
+def _columns(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> list[Sequence[Any]]:
+    """Rows' values in ``keys`` order, a column per key (a missing value None)."""
     if len(keys) < 2:  # itemgetter of one key gives no tuple
         lines = [tuple(map(row.get, keys)) for row in rows]
     else:
@@ -142,22 +172,31 @@ def _cells(rows: list[dict[str, Any]], keys: tuple[str, ...], *, csv_safe: bool 
             lines = list(map(itemgetter(*keys), rows))
         except KeyError:  # a row without some column
             lines = [tuple(map(row.get, keys)) for row in rows]
-    if not keys:
-        return lines
-    columns: list[Any] = []
-    for column in zip(*lines, strict=True):
+    return list(zip(*lines, strict=True))
+
+
+def _cells(columns: list[Sequence[Any]], count: int, *, csv_safe: bool = False
+           ) -> list[tuple[str, ...]]:
+    """A piece of ``count`` rows, given as columns, as the texts of their cells: `_text` of
+    each value, and with ``csv_safe`` as `_cell` writes it. Converted a column at a time: a
+    column of text stays as it is, one of times, dates or whole numbers is converted in one
+    pass (the same text; none of these can start like a formula)."""
+    if not columns:
+        return [()] * count
+    texts: list[Any] = []
+    for column in columns:
         kinds = set(map(type, column))
         kind = kinds.pop() if len(kinds) == 1 else None
         convert = _COLUMN_TEXT.get(kind)  # type: ignore[arg-type]
         if convert is not None:
-            columns.append(list(map(convert, column)))
+            texts.append(list(map(convert, column)))
             continue
         if kind is not str:
             column = [v if type(v) is str else _text(v) for v in column]
         if csv_safe:
             column = [_defused(t) if t[:1] in _RISKY else t for t in column]
-        columns.append(column)
-    return list(zip(*columns, strict=True))
+        texts.append(column)
+    return list(zip(*texts, strict=True))
 
 
 class Counter:
@@ -223,18 +262,15 @@ def write_zip(out: IO[bytes], account: Account, categories: dict[str, Rows], tal
                 text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
                 writer = csv.writer(text)
                 header: list[str] | None = None
-                pending: list[dict[str, Any]] = []
-                for row in tally.each(rows):
+
+                def csv_header(names: tuple[str, ...], cat: Any = cat) -> tuple[str, ...]:
+                    return tuple(dict.fromkeys([*cat.columns, *names]))
+
+                for keys, columns, count in _pieces(rows, tally, csv_header, CSV_ROWS):
                     if header is None:
-                        header = list(dict.fromkeys([*cat.columns, *row]))
-                        keys = tuple(header)
+                        header = list(keys)
                         writer.writerow(header)
-                    pending.append(row)
-                    if len(pending) >= CSV_ROWS:  # one call of the writer per piece of rows
-                        writer.writerows(_cells(pending, keys, csv_safe=True))
-                        pending = []
-                if pending:
-                    writer.writerows(_cells(pending, keys, csv_safe=True))
+                    writer.writerows(_cells(columns, count, csv_safe=True))
                 if header is None and cat.columns:
                     writer.writerow(cat.columns)
                 text.flush()
@@ -262,33 +298,28 @@ def _html_rows(lines: Sequence[Sequence[str]]) -> str:
                     + "</td></tr>\n" for cells in lines])
 
 
-def _html_table(rows: Rows) -> Iterator[Markup]:
-    """A category's rows as an HTML table, every value escaped (`_html_rows`), yielded a few
-    hundred rows at a time. Built here rather than in the template: per-cell template logic
-    tripled the time of large exports, and a Markup per cell doubled it."""
-    header: list[str] | None = None
-    keys: tuple[str, ...] = ()
-    head = ""  # the table's start, sent with its first rows
-    lines: list[dict[str, Any]] = []
-    for row in rows:
-        if header is None:
-            header = list(row)
-            keys = tuple(header)  # a row in this order needs no lookups
-            head = "<table>\n<thead><tr>" + "".join(
-                f'<th scope="col">{html_escape(k.replace("_", " "))}</th>' for k in header) \
+def _html_table(rows: Rows, tally: Counter | None = None) -> Iterator[Markup]:
+    """A category's rows as an HTML table, every value escaped (`_html_rows`), yielded a piece
+    of rows at a time (the table's start with the first, its end with the last). Built here
+    rather than in the template: per-cell template logic tripled the time of large exports,
+    and a Markup per cell doubled it."""
+    piece: str | None = None
+    for keys, columns, count in _pieces(rows, tally or Counter(), lambda names: names, HTML_ROWS):
+        if piece is None:
+            piece = "<table>\n<thead><tr>" + "".join(
+                f'<th scope="col">{html_escape(k.replace("_", " "))}</th>' for k in keys) \
                 + "</tr></thead>\n<tbody>\n"
-        lines.append(row)
-        if len(lines) >= HTML_ROWS:
-            yield Markup(head + _html_rows(_cells(lines, keys)))  # noqa: S704 - all escaped
-            head, lines = "", []
-    if header is not None:
-        yield Markup(head + (_html_rows(_cells(lines, keys)) if lines else "")  # noqa: S704
-                     + "</tbody>\n</table>\n")
+        else:
+            yield Markup(piece)  # noqa: S704 - all escaped
+            piece = ""
+        piece += _html_rows(_cells(columns, count))
+    if piece is not None:
+        yield Markup(piece + "</tbody>\n</table>\n")  # noqa: S704 - all escaped
 
 
 def write_html(out: IO[str], account: Account, categories: dict[str, Rows], tally: Counter) -> None:
     """Rendered by a streaming, autoescaping template: rows are pulled as it writes."""
-    sections = [{"key": key, "about": describe(key), "rows": _html_table(tally.each(rows))}
+    sections = [{"key": key, "about": describe(key), "rows": _html_table(rows, tally)}
                 for key, rows in categories.items()]
     template = current_app.jinja_env.get_template("privacy/center/export_document.html")
     for chunk in template.generate(account=account, sections=sections, generated_at=utcnow(),
