@@ -19,13 +19,15 @@ plugin loads, before any request or command runs.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import chain, repeat
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Column, bindparam, func, select, tuple_
+from sqlalchemy import Column, String, bindparam, cast, func, select, tuple_
 
 from panel.crypto import Sealed
+from panel.crypto.batch import open_column
 from panel.crypto.keyring import current_holder
 from panel.extensions import db
 from plugins.privacy.processing.models import PURPOSES, ProcessingLimit
@@ -139,13 +141,33 @@ def counted(model: Any) -> Callable[[Account], dict[str, Any]]:
     return lambda account: {"count": count(model, model.account_id == account.id)}
 
 
-def stream(model: type, fields: Iterable[str], *where: Any, order_by: Iterable[Any] = (),
-           batch: int = BATCH) -> Iterator[dict[str, Any]]:
-    """Rows of ``model`` as plain dicts, read ``batch`` at a time without ORM objects: what
-    a category's ``rows`` returns for the export.
+class Stream:
+    """The rows `stream` reads, once: iterated, plain dicts; through ``pieces()``, each batch
+    as its columns, in ``names`` order (the export's HTML and CSV writers take these and skip
+    a dict per row). Nothing is read until one or the other starts."""
 
-    Sealed fields are opened here with the row's id (their associated data), so the export
-    pays for decryption but not for building and tracking an object per row.
+    def __init__(self, names: tuple[str, ...], pieces: Iterator[list[Sequence[Any]]]) -> None:
+        self.names = names
+        self._pieces = pieces
+
+    def pieces(self) -> Iterator[list[Sequence[Any]]]:
+        return self._pieces
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        names = self.names
+        for columns in self._pieces:
+            yield from map(dict, map(zip, repeat(names), zip(*columns, strict=True)))
+
+
+def stream(model: type, fields: Iterable[str], *where: Any, order_by: Iterable[Any] = (),
+           batch: int = BATCH) -> Stream:
+    """Rows of ``model`` as plain dicts, read ``batch`` at a time without ORM objects: what
+    a category's ``rows`` returns for the export (a `Stream`, which also gives each batch as
+    columns).
+
+    Sealed fields are opened here with the row's id (their associated data), a batch of one
+    field at a time (``panel.crypto.batch``), so the export pays for decryption but not for
+    building and tracking an object per row.
 
     The first ``batch`` rows come from one plain query: one round trip to the database, where
     a server-side cursor costs five, and most categories hold a few rows. Only when that batch
@@ -155,37 +177,79 @@ def stream(model: type, fields: Iterable[str], *where: Any, order_by: Iterable[A
     read through the cursor.
     """
     names = tuple(fields)
+    return Stream(names, _pieces(model, names, where, order_by, batch))
+
+
+def _pieces(model: type, names: tuple[str, ...], where: tuple[Any, ...], order_by: Iterable[Any],
+            batch: int) -> Iterator[list[Sequence[Any]]]:
+    """`stream`'s batches, each as its columns in ``names`` order."""
     table = model.__table__  # type: ignore[attr-defined]
-    sealed = {n: model.__dict__[n] for n in names if isinstance(model.__dict__.get(n), Sealed)}
+    sealed = [(names.index(n), model.__dict__[n]) for n in names
+              if isinstance(model.__dict__.get(n), Sealed)]
     keys = [getattr(c, "expression", c) for c in order_by]  # the column of an attribute
     unique = "id" in table.c  # the id makes the order a key
     if unique and "id" not in [getattr(c, "name", None) for c in keys]:
         keys.append(table.c.id)
     keyed = unique and all(isinstance(c, Column) and not c.nullable for c in keys)
     extra = [c for c in keys if isinstance(c, Column) and c.name not in names]  # read only
+    # The id only read for the sealed fields' associated data comes as text (no UUID per row).
+    id_text = unique and "id" not in names and bool(sealed)
     at = [*names, *(c.name for c in extra)]
     at_id = at.index("id") if unique else -1
-    stmt = select(*(table.c[n] for n in names), *extra).where(*where).order_by(*keys)
+    stmt = select(*(table.c[n] for n in names),
+                  *(cast(c, String).label("id") if id_text and c is table.c.id else c
+                    for c in extra)).where(*where).order_by(*keys)
     holder = current_holder() if sealed else None
     n = len(names)
     conn = db.session.connection()
+    native = conn.dialect.name == "postgresql"
     if keyed:
         first = conn.execute(stmt.limit(batch)).all()
-        rest = stmt.where(_after(keys, [first[-1][at.index(c.name)] for c in keys])) \
-            if len(first) == batch else None
+        rest = stmt.where(_after(keys, [_key(first[-1][at.index(c.name)], c, id_text)
+                                        for c in keys])) if len(first) == batch else None
     else:
         first, rest = [], stmt
-    for rows in (first, conn.execute(rest.execution_options(yield_per=batch))
-                 if rest is not None else ()):
-        for row in rows:
-            out = dict(zip(names, row[:n] if extra else row, strict=True))
-            rid = None
-            for name, desc in sealed.items():
-                stored = out[name]
-                if stored is not None:
-                    rid = rid or str(row[at_id])  # once per row, for every sealed field
-                    out[name] = desc._open(stored, row[at_id], desc.aad(rid), holder)
-            yield out
+    for rows in chain((first,), conn.execute(rest.execution_options(yield_per=batch)).partitions()
+                      if rest is not None else ()):
+        if not rows:
+            continue
+        columns = list(zip(*rows, strict=True))
+        if sealed:
+            ids = columns[at_id]
+            if id_text:  # PostgreSQL's text of a uuid is already str(uuid.UUID(...))'s
+                texts = list(ids) if native else [_uuid_text(t) for t in ids]
+                ids = _Ids(texts)
+            else:
+                texts = [str(r) for r in ids]
+            for i, desc in sealed:
+                columns[i] = open_column(desc, columns[i], ids, texts, holder)
+        yield columns[:n]
+
+
+class _Ids:
+    """Row ids read as text, a UUID again only where one is needed (an error naming its row)."""
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = texts
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __getitem__(self, i: int) -> uuid.UUID:
+        return uuid.UUID(self.texts[i])
+
+
+def _uuid_text(text: str) -> str:
+    """``str(uuid.UUID(text))`` for an id read as text where the database stores it otherwise
+    (SQLite: the 32 hex digits)."""
+    if len(text) == 32:
+        return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}".lower()
+    return text if len(text) == 36 and text.islower() else str(uuid.UUID(text))
+
+
+def _key(value: Any, column: Any, id_text: bool) -> Any:
+    """A row's value of an order column, as the next batch's query binds it."""
+    return uuid.UUID(value) if id_text and column.name == "id" and type(value) is str else value
 
 
 def _after(keys: list[Any], values: list[Any]) -> Any:

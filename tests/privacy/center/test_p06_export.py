@@ -316,3 +316,57 @@ def test_p06_html_values_holding_the_piece_separators_stay_in_their_cell_escaped
     assert html.count("<tr><td>") == 3 and html.count("</td><td>") == 3
     assert "<tr><td>1</td><td>a\x00&lt;b&gt;</td></tr>" in html
     assert "<tr><td>2</td><td>\x01&lt;/td&gt;&lt;td&gt;x</td></tr>" in html and "<b>" not in html
+
+
+def _sealed_history(user, count):
+    """``count`` sign-ins of ``user``, each from its own sealed IP, one second apart."""
+    from panel.crypto.keyring import current_holder
+
+    ring, start, rows = current_holder().get(), utcnow() - timedelta(days=1), []
+    for i in range(count):
+        rid = uuid.uuid4()
+        rows.append({"id": rid, "user_id": user.id, "account_id": user.account_id,
+                     "at": start + timedelta(seconds=i), "method": "password", "user_agent": "ua",
+                     "ip": ring.seal(f"10.0.{i // 256}.{i % 256}", SigninEvent.ip.aad(rid))})
+    db.session.execute(insert(SigninEvent.__table__), rows)
+    db.session.commit()
+    return rows
+
+
+def _write_json(app, user, tmp_path):
+    from plugins.privacy.center.services import export
+
+    account = db.session.get(type(user.account), user.account_id)
+    with app.test_request_context():
+        export.write(account, "json", tmp_path / "out.json", bytes(32), "test")
+    plain = b"".join(export.decrypt_chunks(tmp_path / "out.json", bytes(32), "test"))
+    return json.loads(plain)["categories"]["sign_ins"]["rows"]
+
+
+def test_p06_a_long_history_exports_each_sealed_value_with_its_own_row(app, factories, tmp_path):
+    """Past the first batch the rows come through a cursor, their sealed values opened a batch
+    at a time: every IP still belongs to its own sign-in."""
+    user = factories.subscriber()
+    _sealed_history(user, 2300)
+    rows = _write_json(app, user, tmp_path)
+    assert len(rows) == 2300
+    assert [r["ip"] for r in rows] == [f"10.0.{i // 256}.{i % 256}" for i in range(2300)]
+
+
+def test_p02_an_ip_copied_to_another_sign_in_fails_the_export_without_showing_it(
+        app, factories, tmp_path):
+    import pytest
+
+    from panel.crypto import SealedValueError
+
+    user = factories.subscriber()
+    rows = _sealed_history(user, 1500)
+    table = SigninEvent.__table__
+    db.session.execute(table.update().where(table.c.id == rows[1200]["id"])  # past the first batch
+                       .values(ip=rows[7]["ip"]))
+    db.session.commit()
+    with pytest.raises(SealedValueError) as caught:
+        _write_json(app, user, tmp_path)
+    assert (caught.value.table, caught.value.row_id) == ("privacy_signin_event", rows[1200]["id"])
+    assert "10.0.0.7" not in str(caught.value)
+    assert not (tmp_path / "out.json").exists() and not list(tmp_path.glob("*.part"))

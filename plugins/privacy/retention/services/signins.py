@@ -6,7 +6,6 @@ their export. Entries go after RETENTION_DAYS, like the other access logs (P22).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,7 +16,7 @@ from panel.accounts.models import Account
 from panel.auth.models import User
 from panel.db_types import utcnow
 from panel.extensions import db
-from plugins.privacy.processing.services import stream
+from plugins.privacy.processing.services import Stream, stream
 from plugins.privacy.retention.models import SigninEvent
 
 RETENTION_DAYS = 90
@@ -61,9 +60,9 @@ def count(account: Account) -> int:
                               .where(SigninEvent.account_id == account.id)).scalar_one()
 
 
-def export_rows(account: Account, batch: int = 1000) -> Iterator[dict[str, Any]]:
+def export_rows(account: Account, batch: int = 1000) -> Stream:
     """Every entry, oldest first, as plain rows read in batches (no ORM objects)."""
-    yield from stream(SigninEvent, ("at", "ip", "user_agent", "referrer", "method"),
+    return stream(SigninEvent, ("at", "ip", "user_agent", "referrer", "method"),
                       SigninEvent.account_id == account.id, order_by=(SigninEvent.at,),
                       batch=batch)
 
