@@ -10,6 +10,8 @@ still does not open raises the same SealedValueError, naming its row.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import repeat
+from operator import add
 
 from panel.crypto.envelope import open_many
 from panel.crypto.fields import Sealed
@@ -25,9 +27,16 @@ def open_column(field: Sealed, stored: Sequence[str | None], row_ids: Sequence[o
     holder = holder or current_holder()
     texts = row_texts if row_texts is not None else [str(r) for r in row_ids]
     prefix = field.aad("")  # table|column|
-    at = [i for i, s in enumerate(stored) if s is not None]
-    opened = open_many(holder.get().data_keys, [stored[i] for i in at],  # type: ignore[misc]
-                       [(prefix + texts[i]).encode() for i in at])
+    keys = holder.get().data_keys  # type: ignore[misc]
+    if None not in stored:  # every row has a value: the lists built in one pass each, in C
+        opened = open_many(keys, stored, list(map(str.encode, map(add, repeat(prefix), texts))))
+        if None not in opened:
+            return opened  # type: ignore[return-value]
+        at: Sequence[int] = range(len(stored))
+    else:
+        at = [i for i, s in enumerate(stored) if s is not None]
+        opened = open_many(keys, [stored[i] for i in at],  # type: ignore[arg-type]
+                           [(prefix + texts[i]).encode() for i in at])
     out: list[str | None] = [None] * len(stored)
     for i, value in zip(at, opened, strict=True):
         # one that did not open goes the field's own way: reloads the ring once, or raises

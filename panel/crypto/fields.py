@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
+from operator import itemgetter
 from typing import Any, ClassVar, overload
 
 from sqlalchemy import ColumnElement, Text
@@ -92,6 +93,7 @@ class Sealed:
         # A group keeps its opened values in the instance's __dict__ under ``cache_key``; its
         # members read them from there (names copied here: that read runs per field per row).
         self.cache_key = self._group_key = self._group_storage = ""
+        self._pos = 0  # a group member's place in its group's row of values
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.owner, self.name, self.storage = owner, name, f"_{name}"
@@ -103,6 +105,7 @@ class Sealed:
         if self.group is not None:
             if not self.group.name:
                 raise TypeError(f"declare the group before its member {name}")
+            self._pos = len(self.group.members)
             self.group.members[name] = self
             self._group_key, self._group_storage = self.group.cache_key, self.group.storage
         Sealed.registry.append(self)
@@ -125,8 +128,8 @@ class Sealed:
             state = obj.__dict__
             hit = state.get(self._group_key)
             if hit is not None and hit[0] is state.get(self._group_storage, _MISSING):
-                return hit[1].get(self.name)
-            return group.values(obj).get(self.name)
+                return hit[1][self._pos]
+            return group.row(obj)[self._pos]
         stored = getattr(obj, self.storage)
         if stored is None:
             return None
@@ -206,7 +209,9 @@ class SealedGroup(Sealed):
     def __init__(self) -> None:
         super().__init__()
         self.members: dict[str, Sealed] = {}
-        self._heads: dict[str, tuple[str, ...]] = {}  # parsed "name,name..." headers
+        # Per "name,name..." header: how many values follow it, and the getter that puts them
+        # in the members' order (a member a row does not set gets None).
+        self._heads: dict[str, tuple[int, Callable[[list[str | None]], tuple[str | None, ...]]]] = {}
 
     # The plaintext is "name,name...<US>value<US>value..." (US = \x1f), which splits in C;
     # JSON (json.loads costs as much as the decryption) only when a value holds a US itself.
@@ -218,39 +223,58 @@ class SealedGroup(Sealed):
         return _US.join((",".join(values), *values.values()))
 
     def parse(self, text: str, row_id: object) -> dict[str, str]:
+        return self._as_dict(self.parse_row(text, row_id))
+
+    def parse_row(self, text: str, row_id: object) -> tuple[str | None, ...]:
+        """``parse`` as a tuple in the members' order, None where a member is not set: what
+        rows cache and members read (no dict built per row: that cost more than the split)."""
         if not text:
-            return {}
+            return (None,) * len(self.members)
         if text[0] == "{":
             try:
                 values = json.loads(text)
             except ValueError:
                 values = None
             if type(values) is dict and values.keys() <= self.members.keys():
-                return values
+                return tuple(values.get(name) for name in self.members)
             raise SealedValueError(self.table, self.column, row_id, "not a field group")
-        head, _, rest = text.partition(_US)
-        names = self._heads.get(head)
-        if names is None:
-            names = tuple(head.split(","))
+        parts: list[str | None] = text.split(_US)  # type: ignore[assignment]
+        head = self._heads.get(parts[0])  # type: ignore[arg-type]
+        if head is None:
+            names = parts[0].split(",")  # type: ignore[union-attr]
             if not set(names) <= self.members.keys():
                 raise SealedValueError(self.table, self.column, row_id, "not a field group")
+            at = {name: i for i, name in enumerate(names, 1)}  # a repeated name: its last value
+            # -1: the None appended below, for the members this header does not name
+            where = [at.get(name, -1) for name in self.members]
+            get = itemgetter(*where) if len(where) > 1 else lambda p, i=where[0]: (p[i],)
+            head = (len(names), get)
             if len(self._heads) < 4096:
-                self._heads[head] = names
-        parts = rest.split(_US)
-        if len(parts) != len(names):
+                self._heads[parts[0]] = head  # type: ignore[index]
+        if len(parts) != head[0] + 1:
             raise SealedValueError(self.table, self.column, row_id, "not a field group")
-        return dict(zip(names, parts, strict=True))
+        parts.append(None)
+        return head[1](parts)
+
+    def _as_dict(self, row: tuple[str | None, ...]) -> dict[str, str]:
+        return {name: value for name, value in zip(self.members, row, strict=True)
+                if value is not None}
 
     def __get__(self, obj: object | None, owner: type) -> Any:
         if obj is None:
             return self
-        return dict(self.values(obj))
+        return self.values(obj)
 
     def __set__(self, obj: object, value: object) -> None:
         raise AttributeError(f"set the {self._label} fields one by one")
 
     def values(self, obj: object) -> dict[str, str]:
-        """The members' values, opened once per row and cached until the envelope changes.
+        """The members' values that are set (a new dict each call)."""
+        return self._as_dict(self.row(obj))
+
+    def row(self, obj: object) -> tuple[str | None, ...]:
+        """The members' values in their order, opened once per row and cached until the
+        envelope changes.
 
         Written for speed: it runs once per row of every listing. Loaded column values are
         read from the instance's __dict__, where the ORM keeps them (an expired one is absent
@@ -261,33 +285,33 @@ class SealedGroup(Sealed):
             stored = getattr(obj, self.storage)
         hit = state.get(self.cache_key)
         if hit is not None and hit[0] == stored:
-            return hit[1]
+            return hit[1]  # type: ignore[no-any-return]
         holder = current_holder()
         row_id = state.get("id") or obj.id  # type: ignore[attr-defined]
         row_text = str(row_id)
         if stored is None:
-            values = self._before_regrouping(obj, row_id, row_text, holder)
+            row = self._before_regrouping(obj, row_id, row_text, holder)
         else:
             aad = self._aad_prefix + row_text
             try:
                 text = holder.get().open(stored, aad)
             except EnvelopeError:  # _open reloads the ring once, and names the column
                 text = self._open(stored, row_id, aad, holder)
-            values = self.parse(text, row_id)
-        state[self.cache_key] = (stored, values)
-        return values
+            row = self.parse_row(text, row_id)
+        state[self.cache_key] = (stored, row)
+        return row
 
     def _before_regrouping(self, obj: object, row_id: object, row_text: str,
-                           holder: KeyringHolder) -> dict[str, str]:
+                           holder: KeyringHolder) -> tuple[str | None, ...]:
         """A row not yet regrouped keeps each value in its member's own column."""
         if instance_state(obj).key is None:  # not from the database: nothing stored yet
-            return {}
-        values = {}
-        for name, member in self.members.items():
+            return (None,) * len(self.members)
+        row: list[str | None] = []
+        for member in self.members.values():
             stored = getattr(obj, member.storage)  # the first loads every member's column
-            if stored is not None:
-                values[name] = member._open(stored, row_id, member._aad_prefix + row_text, holder)
-        return values
+            row.append(None if stored is None else
+                       member._open(stored, row_id, member._aad_prefix + row_text, holder))
+        return tuple(row)
 
     def assign(self, obj: object, member: Sealed, value: str | None) -> None:
         """Set one member: the whole group is sealed again, with a fresh nonce."""
@@ -296,7 +320,7 @@ class SealedGroup(Sealed):
         if getattr(obj, "id", None) is None:
             obj.id = uuid.uuid4()  # type: ignore[attr-defined]
         legacy = getattr(obj, self.storage) is None and instance_state(obj).key is not None
-        values = dict(self.values(obj))
+        values = self.values(obj)
         if value is None:
             values.pop(member.name, None)
         else:
@@ -312,4 +336,4 @@ class SealedGroup(Sealed):
             norm = member.normaliser(value) if value is not None else None
             setattr(obj, member.index,
                     ring.blind_index(member.table, member.column, norm) if norm else None)
-        obj.__dict__[self.cache_key] = (stored, values)
+        obj.__dict__[self.cache_key] = (stored, tuple(values.get(name) for name in self.members))

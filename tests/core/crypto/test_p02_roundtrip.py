@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from panel.accounts.models import Account
+from panel.crypto import current_keyring
 from panel.extensions import db
 
 _numbers = itertools.count(800_000)
@@ -86,3 +87,36 @@ def test_p02_a_row_shows_its_envelope_as_stored_now_not_as_first_read(app: Flask
     db.session.expunge_all()
     fresh = db.session.get(Account, account_id)
     assert fresh is not None and (fresh.first_name, fresh.city) == ("Ada", "Oslo")
+
+
+_MEMBERS = list(Account.profile.members)
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.dictionaries(st.sampled_from(_MEMBERS), st.text(max_size=20), max_size=len(_MEMBERS)),
+       order=st.randoms(use_true_random=False))
+@example(values={"city": "Paris"}, order=None)
+@example(values={"date_of_birth": "1990-01-01", "first_name": "Ada", "tax_id": ""}, order=None)
+@example(values={"country": "FR", "phone": "a\x1fb"}, order=None)  # the JSON form
+def test_p02_a_profile_shows_each_field_its_own_value_whatever_it_holds(
+        app: Flask, values: dict[str, str], order: Any) -> None:
+    """Each member of a row's profile reads its own value (None if the row does not set it),
+    whichever members the envelope names and in whatever order it names them (issue 16: the
+    opened profile is kept as a row in the members' order)."""
+    names = list(values)
+    if order is not None:
+        order.shuffle(names)
+    ordered = {name: values[name] for name in names}
+    account = Account(id=uuid.uuid4(), number=next(_numbers))
+    ring = current_keyring()
+    with db.engine.begin() as conn:  # written as another process (or an older order) would
+        conn.execute(Account.__table__.insert().values(
+            id=account.id, number=account.number, status="active",
+            profile=ring.seal(Account.profile.format(ordered), Account.profile.aad(account.id))))
+    fresh = db.session.get(Account, account.id)
+    assert fresh is not None
+    assert {name: getattr(fresh, name) for name in _MEMBERS} == \
+        {name: values.get(name) for name in _MEMBERS}
+    assert fresh.profile == values
+    db.session.expunge_all()
