@@ -5,7 +5,6 @@ and a connection given its own isolation level keeps it."""
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select, text
 
 from panel.extensions import OUTSIDE_TRANSACTION, db
@@ -58,10 +57,12 @@ def test_writes_after_a_marked_read_commit_together(app):
 
 
 def test_a_connection_with_its_own_isolation_level_keeps_it(app, backend):
-    if backend != "postgresql":
-        pytest.skip("PostgreSQL only")
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("INSERT INTO plugin_state (name, active, changed_at) "
-                          "VALUES ('auto', false, now())"))
-        assert conn.connection.dbapi_connection.autocommit
+                          "VALUES ('auto', false, CURRENT_TIMESTAMP)"))
+        dbapi_connection = conn.connection.dbapi_connection
+        if backend == "postgresql":
+            assert dbapi_connection.autocommit
+        else:
+            assert dbapi_connection.isolation_level is None  # pysqlite's autocommit
     assert "auto" in _names()  # committed by itself, as that option asks
