@@ -20,6 +20,18 @@ pytestmark = pytest.mark.needs_privacy
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 
 
+def _opted_in_link(client: Any, factories: Any) -> str:
+    """A subscriber who wants the newsletter, and the path of its one-click link (the process's
+    one-time readiness checks already done by a GET)."""
+    user = factories.subscriber()
+    email_prefs.change(user.account, {"newsletter": True}, "import")
+    db.session.commit()
+    path = f"/unsubscribe/{unsubscribe.make(user.account_id, 'newsletter')}"
+    db.session.close()
+    assert client.get(path).status_code == 200  # the process's one-time readiness checks
+    return path
+
+
 def _statements(client: Any, path: str) -> tuple[int, list[str]]:
     seen: list[str] = []
 
@@ -35,12 +47,7 @@ def _statements(client: Any, path: str) -> tuple[int, list[str]]:
 
 
 def test_p14_one_click_post_reads_the_link_once(client, factories):
-    user = factories.subscriber()
-    email_prefs.change(user.account, {"newsletter": True}, "import")
-    db.session.commit()
-    path = f"/unsubscribe/{unsubscribe.make(user.account_id, 'newsletter')}"
-    db.session.close()
-    assert client.get(path).status_code == 200  # the process's one-time readiness checks
+    path = _opted_in_link(client, factories)
 
     status, first = _statements(client, path)
     assert status == 200
@@ -83,12 +90,7 @@ def test_p14_repeated_one_click_post_opens_no_transaction(client, factories, bac
     runs its two reads before any transaction begins, so no BEGIN, and no ROLLBACK at its end
     (on PostgreSQL through OUTSIDE_TRANSACTION; pysqlite begins only at a write); the first
     POST, which writes, still begins and commits one."""
-    user = factories.subscriber()
-    email_prefs.change(user.account, {"newsletter": True}, "import")
-    db.session.commit()
-    path = f"/unsubscribe/{unsubscribe.make(user.account_id, 'newsletter')}"
-    db.session.close()
-    assert client.get(path).status_code == 200  # the process's one-time readiness checks
+    path = _opted_in_link(client, factories)
     trace = tmp_path / "libpq.trace"
 
     def traced() -> str:
