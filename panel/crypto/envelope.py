@@ -6,7 +6,6 @@ import binascii
 import os
 from binascii import a2b_base64
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -79,34 +78,20 @@ def open_(aead: AESGCM, envelope: str, aad: bytes) -> bytes:
 def open_many(keys: Mapping[str, AESGCM], envelopes: Sequence[str], aads: Sequence[bytes]
               ) -> list[str | None]:
     """Open many envelopes as UTF-8 text, each with the key its id names in ``keys`` and its
-    own associated data: the checks of ``split`` and ``open_body`` (form, key id, base64url,
-    length, the AES-GCM tag over the associated data), without their per-value call layers.
+    own associated data, through the same ``split`` and ``open_body`` as one value: one set of
+    checks (form, key id, base64url, length, the AES-GCM tag over the associated data).
 
-    An envelope that does not open here (any check failing, or text that is not UTF-8) gives
-    None at its place, never a value: the caller opens that one again one at a time, which
-    reloads a key ring that lacks its key id, or raises the error naming the row."""
+    An envelope that does not open here (any check failing, a key id not in ``keys``, or text
+    that is not UTF-8) gives None at its place, never a value: the caller opens that one again
+    one at a time, which reloads a key ring that lacks its key id, or raises the error naming
+    the row."""
     out: list[str | None] = []
     append = out.append
-    decrypters: dict[str, Any] = {}  # a key id's bound AESGCM.decrypt, looked up once
-    frm, pad, a2b = _FROM_URLSAFE, _PAD, a2b_base64
-    least = NONCE_BYTES + TAG_BYTES
     for sealed, aad in zip(envelopes, aads, strict=True):
         try:
-            version, kid, body = sealed.split(":", 2)
-            decrypt = decrypters.get(kid)
-            if decrypt is None:
-                if version != VERSION or not kid or kid not in keys:
-                    append(None)
-                    continue
-                decrypt = decrypters[kid] = keys[kid].decrypt
-            elif version != VERSION:
-                append(None)
-                continue
-            blob = a2b(body.encode("ascii").translate(frm) + pad[len(body) & 3])
-            if len(blob) < least:
-                append(None)
-                continue
-            append(decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad).decode("utf-8"))
-        except (ValueError, InvalidTag):  # unpacking, base64, ASCII and UTF-8 errors included
+            kid, body = split(sealed)
+            aead = keys.get(kid)
+            append(None if aead is None else open_body(aead, body, aad).decode("utf-8"))
+        except ValueError:  # EnvelopeError, and text that is not UTF-8
             append(None)
     return out
