@@ -30,6 +30,7 @@ from panel.crypto import Sealed
 from panel.crypto.batch import open_column
 from panel.crypto.keyring import current_holder
 from panel.extensions import db
+from panel.streaming import column_batches
 from plugins.privacy.processing.models import PURPOSES, ProcessingLimit
 
 if TYPE_CHECKING:
@@ -171,10 +172,11 @@ def stream(model: type, fields: Iterable[str], *where: Any, order_by: Iterable[A
 
     The first ``batch`` rows come from one plain query: one round trip to the database, where
     a server-side cursor costs five, and most categories hold a few rows. Only when that batch
-    is full are the rest read through a cursor, ``batch`` at a time, starting after the last
-    row read: the order (columns that are never NULL, then the id) is the key, so a row deleted
-    or added in between moves no other. Ordered by a column that may be NULL, every row is
-    read through the cursor.
+    is full are the rest read, ``batch`` at a time (`panel.streaming.column_batches`: one
+    query PostgreSQL goes on sending while a batch is worked on), starting after the last row
+    read: the order (columns that are never NULL, then the id) is the key, so a row deleted or
+    added in between moves no other. Ordered by a column that may be NULL, every row is read
+    that way.
     """
     names = tuple(fields)
     return Stream(names, _pieces(model, names, where, order_by, batch))
@@ -209,11 +211,10 @@ def _pieces(model: type, names: tuple[str, ...], where: tuple[Any, ...], order_b
                                         for c in keys])) if len(first) == batch else None
     else:
         first, rest = [], stmt
-    for rows in chain((first,), conn.execute(rest.execution_options(yield_per=batch)).partitions()
-                      if rest is not None else ()):
-        if not rows:
+    for columns in chain((list(zip(*first, strict=True)),),
+                         column_batches(conn, rest, batch) if rest is not None else ()):
+        if not columns:
             continue
-        columns = list(zip(*rows, strict=True))
         if sealed:
             ids = columns[at_id]
             if id_text:  # PostgreSQL's text of a uuid is already str(uuid.UUID(...))'s

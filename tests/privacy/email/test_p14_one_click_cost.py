@@ -14,6 +14,7 @@ from sqlalchemy import event
 from panel.extensions import db
 from plugins.privacy.email.services import preferences as email_prefs
 from plugins.privacy.email.services import unsubscribe
+from tests import wire
 
 pytestmark = pytest.mark.needs_privacy
 
@@ -62,49 +63,17 @@ def test_p14_one_click_post_reads_the_link_once(client, factories):
     assert again == ["SELECT"] * 2, again  # unsubscribed already: nothing written
 
 
-def _trace_sqlite(sink: Any) -> tuple[Any, Any]:
-    """sqlite3's statement trace (it shows the BEGIN pysqlite sends before a write)."""
-    def start(dbapi_connection: Any, *_args: Any) -> None:
-        dbapi_connection.set_trace_callback(lambda sql: sink.write(f"{sql}\n".encode()))
-
-    def stop(dbapi_connection: Any, *_args: Any) -> None:
-        dbapi_connection.set_trace_callback(None)
-    return start, stop
-
-
-def _trace_postgresql(sink: Any) -> tuple[Any, Any]:
-    """libpq's own trace of what goes over the wire."""
-    from psycopg import pq
-
-    def start(dbapi_connection: Any, *_args: Any) -> None:
-        dbapi_connection.pgconn.trace(sink.fileno())
-        dbapi_connection.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
-
-    def stop(dbapi_connection: Any, *_args: Any) -> None:
-        dbapi_connection.pgconn.untrace()
-    return start, stop
-
-
 def test_p14_repeated_one_click_post_opens_no_transaction(client, factories, backend, tmp_path):
     """What the database is sent over every connection the request takes: a repeated POST
     runs its two reads before any transaction begins, so no BEGIN, and no ROLLBACK at its end
     (on PostgreSQL through OUTSIDE_TRANSACTION; pysqlite begins only at a write); the first
     POST, which writes, still begins and commits one."""
     path = _opted_in_link(client, factories)
-    trace = tmp_path / "libpq.trace"
 
     def traced() -> str:
-        with trace.open("w+b") as sink:
-            start, stop = (_trace_postgresql if backend == "postgresql" else _trace_sqlite)(sink)
-            event.listen(db.engine, "checkout", start)
-            event.listen(db.engine, "checkin", stop)
-            try:
-                assert client.post(path, data=ONE_CLICK).status_code == 200
-            finally:
-                event.remove(db.engine, "checkout", start)
-                event.remove(db.engine, "checkin", stop)
-            sink.seek(0)
-            return sink.read().decode("utf-8", "replace")
+        with wire.traced(db.engine, tmp_path / "wire.trace") as sent:
+            assert client.post(path, data=ONE_CLICK).status_code == 200
+        return sent()
 
     first = traced()
     # the change is one transaction (libpq quotes what it sends; sqlite3 traces it bare)
