@@ -71,6 +71,12 @@ def begin_lazily(engine: Engine) -> None:
         options = context.execution_options
         if options.get("panel_outside_transaction") or "isolation_level" in options:
             return
-        dbapi_connection = conn.connection.dbapi_connection
-        if dbapi_connection.autocommit:
-            dbapi_connection.autocommit = False  # psycopg sends BEGIN before this statement
+        in_transaction(conn.connection.dbapi_connection)
+
+
+def in_transaction(dbapi_connection: Any) -> None:
+    """What `begin_lazily` does before a statement not marked OUTSIDE_TRANSACTION, for one sent
+    to the driver directly (a COPY): the connection leaves autocommit, so psycopg begins the
+    transaction with that statement."""
+    if getattr(dbapi_connection, "autocommit", False):
+        dbapi_connection.autocommit = False

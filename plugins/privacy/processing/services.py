@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column, String, bindparam, cast, func, select, tuple_
 
+from panel.bulk import column_batches
 from panel.crypto import Sealed
 from panel.crypto.batch import open_column
 from panel.crypto.keyring import current_holder
 from panel.extensions import db
-from panel.streaming import column_batches
 from plugins.privacy.processing.models import PURPOSES, ProcessingLimit
 
 if TYPE_CHECKING:
@@ -172,7 +172,7 @@ def stream(model: type, fields: Iterable[str], *where: Any, order_by: Iterable[A
 
     The first ``batch`` rows come from one plain query: one round trip to the database, where
     a server-side cursor costs five, and most categories hold a few rows. Only when that batch
-    is full are the rest read, ``batch`` at a time (`panel.streaming.column_batches`: one
+    is full are the rest read, ``batch`` at a time (`panel.bulk.column_batches`: one
     query PostgreSQL goes on sending while a batch is worked on), starting after the last row
     read: the order (columns that are never NULL, then the id) is the key, so a row deleted or
     added in between moves no other. Ordered by a column that may be NULL, every row is read

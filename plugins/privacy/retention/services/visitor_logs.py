@@ -24,6 +24,7 @@ from typing import IO, Any
 
 from sqlalchemy import bindparam, func, insert, select, update
 
+from panel.bulk import insert_rows
 from panel.db_types import utcnow, uuid7
 from panel.domains.models import Domain
 from panel.extensions import db
@@ -33,7 +34,6 @@ from plugins.privacy.retention.services.logparse import Block, tally_block, trun
 
 CHUNK = 1 << 20
 MAX_LINE = 16 * 1024  # longer than any sane request line: counted as malformed, skipped
-INSERT_ROWS = 5000
 PARALLEL_BYTES = 1 << 20  # larger files are parsed by parser processes
 #: The longest a parser process may take to answer one block (it takes milliseconds): past
 #: it the import stops with an error instead of waiting for ever.
@@ -311,27 +311,27 @@ def _store(domain: Domain, tally: Tally) -> None:
     if not days:
         return
     day_table, net_table = VisitorDay.__table__, VisitorNet.__table__
+    domain_id = domain.id
     known: dict[date, set[str]] = {}
     for day, net in db.session.execute(select(net_table.c.day, net_table.c.net).where(
-            net_table.c.domain_id == domain.id, net_table.c.day.in_(days))):
+            net_table.c.domain_id == domain_id, net_table.c.day.in_(days))):
         known.setdefault(day, set()).add(net)
     stored = dict(db.session.execute(select(day_table.c.day, day_table.c.id).where(
-        day_table.c.domain_id == domain.id, day_table.c.day.in_(days))).all())
+        day_table.c.domain_id == domain_id, day_table.c.day.in_(days))).all())
     fresh: list[dict[str, Any]] = []
     new_days: list[dict[str, Any]] = []
     bumps: list[dict[str, Any]] = []
     for day in days:
         seen = known.get(day, set())
         nets = [n for n in tally.nets.get(day, ()) if n not in seen]
-        fresh.extend({"id": uuid7(), "domain_id": domain.id, "day": day, "net": n} for n in nets)
+        fresh.extend({"id": uuid7(), "domain_id": domain_id, "day": day, "net": n} for n in nets)
         figures = {"requests": tally.requests[day], "bytes": tally.bytes.get(day, 0),
                    "visitors": len(seen) + len(nets)}
         if day in stored:
             bumps.append({"_id": stored[day], **{f"_{k}": v for k, v in figures.items()}})
         else:
-            new_days.append({"id": uuid7(), "domain_id": domain.id, "day": day, **figures})
-    for start in range(0, len(fresh), INSERT_ROWS):
-        db.session.execute(insert(net_table), fresh[start:start + INSERT_ROWS])
+            new_days.append({"id": uuid7(), "domain_id": domain_id, "day": day, **figures})
+    insert_rows(db.session.connection(), net_table, fresh)
     if new_days:
         db.session.execute(insert(day_table), new_days)
     if bumps:

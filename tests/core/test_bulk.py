@@ -1,4 +1,4 @@
-"""panel.streaming.column_batches: a long SELECT a batch at a time (the data export's reads).
+"""panel.bulk.column_batches: a long SELECT a batch at a time (the data export's reads).
 On PostgreSQL the query is sent once and streamed (libpq's chunked rows mode) on a connection
 of its own; what comes back is what a plain SQLAlchemy read gives, the session stays usable
 between batches, and a reader that stops early leaves no query running and no connection
@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select, text
 
+from panel.bulk import column_batches, insert_rows
 from panel.extensions import db
 from panel.jobs_models import JobRun
-from panel.streaming import column_batches
 from tests import wire
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -83,3 +83,47 @@ def test_the_query_is_sent_once_and_no_cursor_fetches(runs, tmp_path):
     trace = sent()
     assert trace.count("FROM job_run") == 1, trace
     assert "DECLARE" not in trace and "FETCH" not in trace, trace
+
+
+def _job_rows(prefix: str, n: int) -> list[dict]:
+    east = timezone(timedelta(hours=9))
+    return [{"name": f"{prefix}-{i:03d}", "last_result": None if i % 2 else f"ok {i}",
+             "last_started_at": (START + timedelta(minutes=i)).astimezone(east)}
+            for i in range(n)]
+
+
+def _stored(prefix: str) -> list[tuple]:
+    return [tuple(r) for r in db.session.execute(
+        select(JobRun.name, JobRun.last_started_at, JobRun.last_result)
+        .where(JobRun.name.like(f"{prefix}-%")).order_by(JobRun.name))]
+
+
+def test_inserted_rows_read_back_as_given(app, backend, tmp_path):
+    rows = _job_rows("copy", 7)
+    with wire.traced(db.engine, tmp_path / "wire.trace") as sent:
+        insert_rows(db.session.connection(), JobRun.__table__, rows)
+        db.session.commit()
+    assert ("COPY" if backend == "postgresql" else "INSERT INTO job_run") in sent()
+    stored = _stored("copy")
+    assert [r[0] for r in stored] == [r["name"] for r in rows]
+    assert [r[2] for r in stored] == [r["last_result"] for r in rows]
+    # the same instants, read back in UTC: UTCDateTime's bind step ran as for an INSERT
+    assert [r[1] for r in stored] == [r["last_started_at"] for r in rows]
+    assert all(r[1].utcoffset() == timedelta(0) for r in stored)
+
+
+def test_inserted_rows_roll_back_with_their_transaction(app):
+    db.session.add(JobRun(name="copy-before"))
+    db.session.flush()
+    insert_rows(db.session.connection(), JobRun.__table__, _job_rows("copy", 5))
+    db.session.rollback()
+    assert _stored("copy") == []
+
+
+def test_a_bad_row_leaves_none_of_them(app):
+    """A duplicate key fails the whole batch: nothing half-saved."""
+    rows = _job_rows("copy", 4)
+    with pytest.raises(Exception):  # noqa: B017, PT011 - the driver's IntegrityError
+        insert_rows(db.session.connection(), JobRun.__table__, [*rows, rows[0]])
+    db.session.rollback()
+    assert _stored("copy") == []

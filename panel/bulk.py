@@ -1,4 +1,5 @@
-"""A long SELECT read a batch at a time, with PostgreSQL sending the next batch meanwhile."""
+"""Many rows at once: a long SELECT read a batch at a time while PostgreSQL sends the next,
+and many new rows written with PostgreSQL's COPY."""
 
 from __future__ import annotations
 
@@ -6,7 +7,12 @@ from collections.abc import Iterator, Sequence
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Connection, Select
+from sqlalchemy import Connection, Select, Table, insert
+
+from panel.extensions import in_transaction
+
+#: Rows per INSERT where there is no COPY (SQLite).
+INSERT_ROWS = 5000
 
 #: libpq's chunked rows mode (what psycopg's ``Cursor.stream(size=...)`` uses) came in 17.
 CHUNKED_LIBPQ = 170000
@@ -61,3 +67,35 @@ def _chunked(conn: Connection) -> bool:
     from psycopg import pq
 
     return pq.version() >= CHUNKED_LIBPQ
+
+
+def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Add ``rows`` (every one with the same keys) to ``table`` inside ``conn``'s transaction.
+
+    On PostgreSQL through COPY, which PostgreSQL's manual recommends for loading many rows:
+    16,000 rows of a log import took 300-500 ms as multi-row INSERTs (SQLAlchemy's
+    insertmanyvalues) and a tenth of that as COPY. Values pass through the columns' bind
+    processing first, as an INSERT's would. Elsewhere, INSERTs of INSERT_ROWS rows each.
+    """
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql":
+        for start in range(0, len(rows), INSERT_ROWS):
+            conn.execute(insert(table), rows[start:start + INSERT_ROWS])
+        return
+    dialect = conn.dialect
+    names = list(rows[0])
+    columns = [table.c[name] for name in names]
+    processors = [(i, p) for i, column in enumerate(columns)
+                  if (p := column.type.dialect_impl(dialect).bind_processor(dialect))]
+    quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
+    target = dialect.identifier_preparer.format_table(table)
+    raw = conn.connection.dbapi_connection
+    in_transaction(raw)  # the rows commit or roll back with the rest of the transaction
+    with raw.cursor() as cursor, cursor.copy(  # type: ignore[union-attr]
+            f"COPY {target} ({quoted}) FROM STDIN") as copy:
+        for row in rows:
+            values = [row[name] for name in names]
+            for i, process in processors:
+                values[i] = process(values[i])
+            copy.write_row(values)
