@@ -56,10 +56,12 @@ from plugins.privacy.whois.models import RelayMessage
 #: to what should take FAST_SECONDS (2x to 8x at a time, up to MAX_BATCH). Large batches
 #: cost far less per row (each commit rewrites the index pages it touched, and each batch's
 #: scan passes the entries the one before deleted), so the batch grows to what fits in a short
-#: transaction.
+#: transaction. MAX_BATCH bounds how far one misjudged step can go: at 100,000 PostgreSQL
+#: purged 1,000,000 rows in 12 transactions of about 60 ms each (2.2x one bulk DELETE), at
+#: 250,000 in 6, the longest 159 ms (1.7x). SQLite's batches stop growing well below either.
 SLOW_SECONDS = 0.5
 FAST_SECONDS = 0.2
-MAX_BATCH = 100_000
+MAX_BATCH = 250_000
 
 
 def setting(name: str) -> int:
