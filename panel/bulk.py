@@ -4,10 +4,12 @@ and many new rows written with PostgreSQL's COPY."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from itertools import islice
 from typing import Any
 
 from sqlalchemy import Connection, Select, Table, insert
+from sqlalchemy.exc import DBAPIError
 
 from panel.extensions import in_transaction
 
@@ -36,7 +38,7 @@ def column_batches(conn: Connection, stmt: Select[Any], size: int
 
     Elsewhere (SQLite reads rows as they are fetched; an older libpq) ``yield_per``.
     """
-    if conn.dialect.name != "postgresql" or not _chunked(conn):
+    if conn.dialect.name != "postgresql" or not _chunked():
         for rows in conn.execute(stmt.execution_options(yield_per=size)).partitions():
             yield list(zip(*rows, strict=True))
         return
@@ -47,13 +49,22 @@ def column_batches(conn: Connection, stmt: Select[Any], size: int
         process = bind.type.dialect_impl(dialect).bind_processor(dialect)
         if process is not None and name in params:
             params[name] = process(params[name])
-    processors = [(i, p) for i, column in enumerate(stmt.selected_columns)
-                  if (p := column.type.dialect_impl(dialect).result_processor(dialect, None))]
+    processors: list[tuple[int, Any]] | None = None
     with conn.engine.connect() as own:
         cursor = own.connection.driver_connection.cursor()  # type: ignore[union-attr]
         rows = cursor.stream(str(compiled), params, size=size)
         try:
-            while batch := list(islice(rows, size)):
+            while True:
+                with _as_sqlalchemy_errors(own, str(compiled), params):
+                    batch = list(islice(rows, size))
+                if not batch:
+                    return
+                if processors is None:  # the column types the server sent (a numeric needs its)
+                    processors = [
+                        (i, p) for i, (column, sent) in enumerate(
+                            zip(stmt.selected_columns, cursor.description, strict=True))
+                        if (p := column.type.dialect_impl(dialect).result_processor(
+                            dialect, sent.type_code))]
                 columns: list[Sequence[Any]] = list(zip(*batch, strict=True))
                 for i, process in processors:
                     columns[i] = list(map(process, columns[i]))
@@ -63,19 +74,34 @@ def column_batches(conn: Connection, stmt: Select[Any], size: int
             cursor.close()
 
 
-def _chunked(conn: Connection) -> bool:
+def _chunked() -> bool:
     from psycopg import pq
 
     return pq.version() >= CHUNKED_LIBPQ
 
 
+@contextmanager
+def _as_sqlalchemy_errors(conn: Connection, statement: str, params: Any) -> Iterator[None]:
+    """A driver error raised as SQLAlchemy raises it for its own statements (IntegrityError,
+    OperationalError...), and a connection the server dropped invalidated, not pooled again."""
+    dialect = conn.dialect
+    try:
+        yield
+    except dialect.loaded_dbapi.Error as exc:
+        if dialect.is_disconnect(exc, conn.connection.dbapi_connection, None):
+            conn.invalidate(exc)
+        raise DBAPIError.instance(statement, params, exc, dialect.loaded_dbapi.Error,
+                                  hide_parameters=True, dialect=dialect) from exc
+
+
 def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Add ``rows`` (every one with the same keys) to ``table`` inside ``conn``'s transaction.
 
-    On PostgreSQL through COPY, which PostgreSQL's manual recommends for loading many rows:
-    16,000 rows of a log import took 300-500 ms as multi-row INSERTs (SQLAlchemy's
-    insertmanyvalues) and a tenth of that as COPY. Values pass through the columns' bind
-    processing first, as an INSERT's would. Elsewhere, INSERTs of INSERT_ROWS rows each.
+    On PostgreSQL through COPY, which PostgreSQL's manual recommends for loading many rows: a
+    log import's 16,000 new rows made its store step 300-500 ms as multi-row INSERTs
+    (SQLAlchemy's insertmanyvalues), 175-285 ms as COPY. Values pass through the columns' bind
+    processing first, as an INSERT's would, and a failure is raised as SQLAlchemy's error.
+    Elsewhere, INSERTs of INSERT_ROWS rows each.
     """
     if not rows:
         return
@@ -92,8 +118,9 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     target = dialect.identifier_preparer.format_table(table)
     raw = conn.connection.dbapi_connection
     in_transaction(raw)  # the rows commit or roll back with the rest of the transaction
-    with raw.cursor() as cursor, cursor.copy(  # type: ignore[union-attr]
-            f"COPY {target} ({quoted}) FROM STDIN") as copy:
+    statement = f"COPY {target} ({quoted}) FROM STDIN"
+    with _as_sqlalchemy_errors(conn, statement, None), \
+            raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
         for row in rows:
             values = [row[name] for name in names]
             for i, process in processors:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import case, literal, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from panel.bulk import column_batches, insert_rows
 from panel.extensions import db
@@ -32,9 +33,10 @@ def runs(app):
 
 @pytest.mark.parametrize("size", [1, 2, 7, ROWS, ROWS + 1])
 def test_batches_hold_what_a_plain_read_gives(runs, size):
-    expected = [tuple(row) for row in db.session.execute(runs)]
-    batches = list(column_batches(db.session.connection(), runs, size))
-    assert all(len(columns) == 3 for columns in batches)
+    stmt = runs.add_columns(literal(3) / 2)  # a numeric: its processing needs the type sent
+    expected = [tuple(row) for row in db.session.execute(stmt)]
+    batches = list(column_batches(db.session.connection(), stmt, size))
+    assert all(len(columns) == 4 for columns in batches)
     assert [len(columns[0]) for columns in batches][:-1] == [size] * (len(batches) - 1)
     got = [row for columns in batches for row in zip(*columns, strict=True)]
     assert got == expected
@@ -123,7 +125,22 @@ def test_inserted_rows_roll_back_with_their_transaction(app):
 def test_a_bad_row_leaves_none_of_them(app):
     """A duplicate key fails the whole batch: nothing half-saved."""
     rows = _job_rows("copy", 4)
-    with pytest.raises(Exception):  # noqa: B017, PT011 - the driver's IntegrityError
+    with pytest.raises(IntegrityError):  # SQLAlchemy's, as for an INSERT, on both backends
         insert_rows(db.session.connection(), JobRun.__table__, [*rows, rows[0]])
     db.session.rollback()
     assert _stored("copy") == []
+
+
+def test_a_failure_midway_is_sqlalchemys_error_and_leaves_the_pool_usable(runs, backend):
+    """Row 20 divides by zero: PostgreSQL fails the query; SQLite gives NULL for it."""
+    failing = runs.add_columns(literal(1) / case((JobRun.name == "job-020", 0), else_=1))
+    pool, conn = db.engine.pool, db.session.connection()
+    checked_out = pool.checkedout()
+    if backend == "postgresql":
+        with pytest.raises(DBAPIError, match="division by zero"):
+            list(column_batches(conn, failing, 4))
+    else:
+        values = [v for c in column_batches(conn, failing, 4) for v in c[3]]
+        assert values[20] is None and values[19] == 1
+    assert pool.checkedout() == checked_out
+    assert len(list(column_batches(db.session.connection(), runs, 10))) == 3
