@@ -77,6 +77,7 @@ def begin_lazily(engine: Engine) -> None:
 def in_transaction(dbapi_connection: Any) -> None:
     """What `begin_lazily` does before a statement not marked OUTSIDE_TRANSACTION, for one sent
     to the driver directly (a COPY): the connection leaves autocommit, so psycopg begins the
-    transaction with that statement."""
-    if getattr(dbapi_connection, "autocommit", False):
+    transaction with that statement. Only a connection in psycopg's autocommit (True) is
+    touched: sqlite3's own ``autocommit`` (Python 3.12) means something else."""
+    if getattr(dbapi_connection, "autocommit", None) is True:
         dbapi_connection.autocommit = False
