@@ -115,8 +115,7 @@ def test_inserted_rows_read_back_as_given(app, backend, tmp_path):
 
 
 def test_inserted_rows_roll_back_with_their_transaction(app):
-    db.session.add(JobRun(name="copy-before"))
-    db.session.flush()
+    """The COPY is the transaction's first statement: on PostgreSQL it must begin one."""
     insert_rows(db.session.connection(), JobRun.__table__, _job_rows("copy", 5))
     db.session.rollback()
     assert _stored("copy") == []
