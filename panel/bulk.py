@@ -44,7 +44,7 @@ def column_batches(conn: Connection, stmt: Select[Any], size: int
         return
     dialect = conn.dialect
     compiled = stmt.compile(dialect=dialect)
-    params = compiled.construct_params()
+    sql, params = str(compiled), compiled.construct_params()
     for name, bind in compiled.binds.items():
         process = bind.type.dialect_impl(dialect).bind_processor(dialect)
         if process is not None and name in params:
@@ -52,10 +52,10 @@ def column_batches(conn: Connection, stmt: Select[Any], size: int
     processors: list[tuple[int, Any]] | None = None
     with conn.engine.connect() as own:
         cursor = own.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        rows = cursor.stream(str(compiled), params, size=size)
+        rows = cursor.stream(sql, params, size=size)
         try:
             while True:
-                with _as_sqlalchemy_errors(own, str(compiled), params):
+                with _as_sqlalchemy_errors(own, sql, params):
                     batch = list(islice(rows, size))
                 if not batch:
                     return
