@@ -198,7 +198,7 @@ def record(results: Results, quick: bool) -> dict[str, Any]:
                 figures.append({"area": area, "name": name, "backend": backend,
                                 "median": cell.value, "spread": cell.spread,
                                 "repeats": cell.repeats, "target": cell.target, "ok": cell.ok,
-                                "measured": cell.measured})
+                                "measured": cell.measured, "detail": cell.detail})
             elif cell == "ERROR":
                 figures.append({"area": area, "name": name, "backend": backend, "median": None,
                                 "ok": False, "error": results.errors[(area, backend)]})

@@ -183,7 +183,8 @@ def test_each_run_is_appended_to_the_history_with_commit_date_and_cores(
     by_backend = {f["backend"]: f for f in first["figures"]}
     assert by_backend[SQLITE] | {"spread": None} == {
         "area": "a", "name": "a figure", "backend": SQLITE, "median": 1.0, "spread": None,
-        "repeats": 5, "target": "<= 1.5x", "ok": True, "measured": "1.00x [1.00-1.00]"}
+        "repeats": 5, "target": "<= 1.5x", "ok": True, "measured": "1.00x [1.00-1.00]",
+        "detail": "fake"}
     assert by_backend[SQLITE]["spread"] == [1.0, 1.0]
     assert by_backend[POSTGRESQL]["ok"] is False and by_backend[POSTGRESQL]["median"] == 2.0
 
