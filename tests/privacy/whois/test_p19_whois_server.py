@@ -11,6 +11,8 @@ import pytest
 
 from panel.extensions import db
 from plugins.privacy.whois.services.lookup import REDACTED
+from plugins.privacy.whois.services.server import WhoisServer
+from tests import wire
 from tests.privacy.whois.conftest import private_and_public
 
 
@@ -83,6 +85,22 @@ def test_p19_system_whois_client_sees_redacted_private_and_full_public_domain(
     assert shown["Registrant Phone"] == ["+442079460000"]
     assert shown["Registrant State/Province"] == ["Greater London"]
     assert REDACTED not in whois(server.port, "open-swan.test")
+
+
+def test_p19_an_answer_is_one_read_outside_any_transaction(app, factories, tmp_path):
+    """What the database is sent for one answer: the domain, its contacts and the service
+    identity in one statement, and no BEGIN or ROLLBACK around it (on PostgreSQL through
+    OUTSIDE_TRANSACTION; pysqlite begins only at a write). Issue 16: the WHOIS figure."""
+    name = private_and_public(factories)[1].name
+    db.session.commit()
+    db.session.close()
+    server = WhoisServer(app)
+    with wire.traced(db.engine, tmp_path / "wire.trace") as sent:
+        answer = server.lookup(name)
+    assert REDACTED in answer and name.upper() in answer
+    trace = sent()
+    assert trace.count("FROM domain ") + trace.count("FROM domain\n") >= 1, trace
+    assert "BEGIN" not in trace and "ROLLBACK" not in trace, trace
 
 
 def test_p19_unknown_domain_is_no_match(app, factories, start_whois):
