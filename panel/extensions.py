@@ -44,6 +44,10 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enable
 #: Execution options of a statement that only reads, takes no lock and needs no snapshot shared
 #: with the statements after it: see ``begin_lazily``.
 OUTSIDE_TRANSACTION = {"panel_outside_transaction": True}
+#: The same for one write that is a whole transaction by itself, on a connection of its own
+#: that commits right after it: on PostgreSQL the server commits it as it ends, one round trip
+#: instead of BEGIN, the write and COMMIT (a rate-limit counter: panel.ratelimit.store).
+OWN_TRANSACTION = OUTSIDE_TRANSACTION
 
 
 def begin_lazily(engine: Engine) -> None:
@@ -54,7 +58,8 @@ def begin_lazily(engine: Engine) -> None:
     plugin state every request reads) now sends neither. A connection checked out of the pool
     starts in autocommit; any statement not so marked switches it back before it runs, so
     psycopg begins the transaction with it, exactly as before, and every write, lock or
-    savepoint is inside a transaction that commits or rolls back whole. Under READ COMMITTED
+    savepoint is inside a transaction that commits or rolls back whole (a write marked
+    OWN_TRANSACTION is such a transaction by itself). Under READ COMMITTED
     (the default, never changed here) each statement sees what was committed when it began,
     inside a transaction or not, so a marked read sees the same rows either way. A
     connection given an isolation level of its own (``isolation_level`` option) is left as

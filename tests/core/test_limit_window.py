@@ -4,6 +4,7 @@ again, and the headers still say how many tries are left and when the window end
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import pytest
@@ -51,3 +52,37 @@ def test_a_cleared_or_reset_counter_is_not_answered_from_what_the_request_saw(ma
         storage.incr("probe", 60)
         storage.reset()
         assert storage.get("probe") == 0
+
+
+def test_a_hit_is_one_statement_that_commits_itself_and_leaves_the_connection_as_it_was(
+        make_app, backend, tmp_path):
+    """What a hit sends the database (issue 16, the WHOIS figure): the upsert, and on
+    PostgreSQL nothing else: no BEGIN, SET or COMMIT round trips of its own. The count is
+    committed (another connection sees it), and the commit-without-flush setting ends with the
+    hit's own transaction: a pooled connection's next transaction waits for the disk again."""
+    from sqlalchemy import text
+
+    from tests import wire
+
+    app = make_app()
+    with app.test_request_context():
+        storage = limiter.storage
+        engine = db.engine
+        with wire.traced(engine, tmp_path / "wire.trace") as sent:
+            assert storage.incr("probe", 60) == 1
+            assert storage.incr("probe", 60, amount=3) == 4
+        trace = sent()
+        with engine.connect() as other:
+            counts = other.execute(text("SELECT count FROM rate_limit_counter")).scalars().all()
+        settings = set()
+        if backend == "postgresql":  # every idle pooled connection, the hit's among them
+            with contextlib.ExitStack() as stack:
+                for _ in range(engine.pool.checkedin()):
+                    conn = stack.enter_context(engine.connect())
+                    settings.add(conn.execute(text("SHOW synchronous_commit")).scalar())
+    assert counts == [4]
+    assert trace.count("INSERT INTO rate_limit_counter") == 2, trace
+    if backend == "postgresql":
+        assert "BEGIN" not in trace and "COMMIT" not in trace and "SET LOCAL" not in trace, trace
+        assert "set_config" in trace, trace
+        assert settings == {"on"}
