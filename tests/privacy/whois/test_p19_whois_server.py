@@ -99,7 +99,7 @@ def test_p19_an_answer_is_one_read_outside_any_transaction(app, factories, tmp_p
         answer = server.lookup(name)
     assert REDACTED in answer and name.upper() in answer
     trace = sent()
-    assert trace.count("FROM domain ") + trace.count("FROM domain\n") >= 1, trace
+    assert trace.count("FROM domain ") == 1, trace  # libpq also traces the server's "SELECT 4"
     assert "BEGIN" not in trace and "ROLLBACK" not in trace, trace
 
 
