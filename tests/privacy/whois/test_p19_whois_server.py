@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import threading
@@ -134,6 +135,34 @@ def test_p19_hostile_queries_get_a_short_error(app, start_whois, payload, expect
     assert expected in answer and len(answer) < 300
     assert "Traceback" not in answer
     assert "No match" in ask(server.port, b"still-alive.test\r\n")  # the server lives on
+
+
+def test_p19_a_client_that_stops_reading_is_cut_off_at_the_timeout(app, start_whois,
+                                                                   monkeypatch):
+    """An answer the client does not read (one made too big for the sockets' buffers) holds
+    neither the server nor its memory: others are answered meanwhile, and at the timeout the
+    connection is dropped with what was left unsent, not kept until the client reads."""
+    server = start_whois(timeout=0.5)
+    size = 64 << 20
+    real = server.server._lookup
+    monkeypatch.setattr(server.server, "_lookup",
+                        lambda query, read: "x" * size if query == "huge.test" else
+                        real(query, read))
+    with socket.socket() as stuck:
+        stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stuck.connect(("127.0.0.1", server.port))
+        stuck.sendall(b"huge.test\r\n")
+        time.sleep(0.2)
+        start = time.monotonic()
+        assert "No match" in ask(server.port, b"someone-else.test\r\n")
+        assert time.monotonic() - start < 0.5  # not queued behind the stuck client
+        time.sleep(1.0)  # past the timeout: the server has given up on it
+        stuck.settimeout(5)
+        received = 0
+        with contextlib.suppress(ConnectionResetError):
+            while data := stuck.recv(1 << 20):
+                received += len(data)
+    assert received < size
 
 
 def test_p19_no_crlf_before_the_timeout_closes_with_an_error(app, start_whois):

@@ -204,8 +204,7 @@ class WhoisServer:
         try:
             answer = await self._answer(reader, peer)
             writer.write(answer.encode("utf-8"))
-            async with asyncio.timeout(self.settings.timeout):  # no task per call
-                await writer.drain()
+            await self._flush(writer)
         except (TimeoutError, ConnectionError):
             pass
         except Exception:  # noqa: BLE001 - one bad connection must never stop the server
@@ -214,9 +213,17 @@ class WhoisServer:
                 writer.write((BUSY + "\r\n").encode())
         finally:
             with contextlib.suppress(Exception):
-                writer.close()
-                async with asyncio.timeout(1.0):
-                    await writer.wait_closed()
+                if writer.transport.get_write_buffer_size():
+                    writer.transport.abort()  # a client that stopped reading: drop what is left
+                else:
+                    writer.close()  # all sent: the socket closes on the loop's next pass
+
+    async def _flush(self, writer: asyncio.StreamWriter) -> None:
+        """An answer (a few KB) goes to the socket at once: nothing to wait for. Only a client
+        that stops reading leaves some of it in the transport, and it gets the timeout."""
+        if writer.transport.get_write_buffer_size():
+            async with asyncio.timeout(self.settings.timeout):  # no task per call
+                await writer.drain()
 
     async def _answer(self, reader: asyncio.StreamReader, peer: str) -> str:
         try:
