@@ -274,6 +274,17 @@ def _ticks_now() -> int:
     return int(float(Path("/proc/uptime").read_text().split()[0]) * os.sysconf("SC_CLK_TCK"))
 
 
+def proc_stats() -> Iterator[tuple[int, list[str]]]:
+    """Each process now, with the fields of its /proc/PID/stat after the command name (state,
+    ppid, ...: ``fields[1]`` is the parent, ``fields[11]`` and ``[12]`` its CPU ticks)."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                yield int(entry.name), (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue  # gone meanwhile
+
+
 def leftovers(mark: str, root: Path, since: int) -> list[int]:
     """Pids of processes the run started: our descendants started since ``since``, those whose
     environment carries ``mark`` or whose command line names ``root`` (PostgreSQL and Redis
@@ -282,12 +293,11 @@ def leftovers(mark: str, root: Path, since: int) -> list[int]:
     needle, where, me = f"{MARK}={mark}".encode(), str(root).encode(), os.getpid()
     parents: dict[int, int] = {}
     found: set[int] = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == me:
+    for pid, fields in proc_stats():
+        if pid == me:
             continue
-        pid = int(entry.name)
+        entry = Path("/proc", str(pid))
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             parents[pid] = int(fields[1])
             ours = int(fields[19]) >= since and parents[pid] == me
             if ours or where in (entry / "cmdline").read_bytes() or \

@@ -32,6 +32,7 @@ from bench.common import (
     fmt_time,
     paired,
     paired_figure,
+    proc_stats,
     scratch_database,
     scratch_panel,
     spawn,
@@ -206,15 +207,8 @@ def _wrk(url: str, script: Path, seconds: int) -> tuple[float, int]:
 
 def _workers_cpu(master: int) -> float | None:
     """CPU seconds the master's workers have used so far (Linux /proc), or None."""
-    ticks, found = 0, False
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rpartition(")")[2].split()
-        except OSError:
-            continue  # gone meanwhile
-        if int(fields[1]) == master:  # ppid
-            ticks, found = ticks + int(fields[11]) + int(fields[12]), True  # utime + stime
-    return ticks / os.sysconf("SC_CLK_TCK") if found else None
+    ticks = [int(f[11]) + int(f[12]) for _, f in proc_stats() if int(f[1]) == master]
+    return sum(ticks) / os.sysconf("SC_CLK_TCK") if ticks else None
 
 
 def _load(url: str, script: Path, seconds: int, master: int,
