@@ -277,6 +277,9 @@ class Browser:
             except OSError:
                 self.close(port)
                 raise
+            except http.client.HTTPException as exc:  # a torn answer: the server died mid-reply
+                self.close(port)
+                raise ConnectionAbortedError(f"{type(exc).__name__}: {exc!r}") from exc
         if response.getheader("Connection", "").lower() == "close":
             self.close(port)
         for header in response.headers.get_all("Set-Cookie") or []:
