@@ -62,8 +62,7 @@ def dashboard() -> Any:
 def cancellations() -> Any:
     """Every customer's cancellation requests: product and client id, no personal data."""
     return render_template("cancellations.html", customer_endpoint="admin.customer",
-                           services=db.session.execute(cancellation.requests(current_user))
-                           .scalars().all())
+                           page=cancellation.requests(current_user))
 
 
 @bp.route("/customers/<account_id>", methods=["GET", "POST"])

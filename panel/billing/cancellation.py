@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flask import current_app
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from panel import audit
@@ -22,6 +22,7 @@ from panel.db_types import today, utcnow
 from panel.extensions import db
 from panel.hooks import hook
 from panel.mail.outbox import queue
+from panel.paging import Page, keyset
 from panel.tenancy import scoped
 from panel.urls import external_url
 
@@ -149,13 +150,15 @@ def run_job() -> str:
     return f"{due_now()} service(s) cancelled"
 
 
-def requests(viewer: User) -> Select[tuple[Service]]:
+def requests(viewer: User) -> Page:
     """Cancellations the viewer may see (staff: all; a reseller: its customers'): pending
-    ones, and those that took effect in the last RECENT days, soonest first."""
-    return (scoped(viewer, Service).options(selectinload(Service.account))
-            .where(Service.cancel_requested_at.is_not(None),
-                   or_(Service.status == SERVICE_ACTIVE, Service.cancelled_at >= utcnow() - RECENT))
-            .order_by(Service.status, Service.cancel_on, Service.id))
+    ones, and those that took effect in the last RECENT days, soonest first. A keyset page
+    (``cancel_on`` is always set while a request stands, so every key has a value)."""
+    return keyset(scoped(viewer, Service).options(selectinload(Service.account))
+                  .where(Service.cancel_requested_at.is_not(None), Service.cancel_on.is_not(None),
+                         or_(Service.status == SERVICE_ACTIVE,
+                             Service.cancelled_at >= utcnow() - RECENT)),
+                  [Service.status, Service.cancel_on, Service.id], descending=False)
 
 
 def pending_count(viewer: User) -> int:

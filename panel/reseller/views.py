@@ -57,8 +57,7 @@ def dashboard() -> Any:
 def cancellations() -> Any:
     """The reseller's own customers' cancellation requests (tenancy scopes the query)."""
     return render_template("cancellations.html", customer_endpoint="reseller.customer",
-                           services=db.session.execute(cancellation.requests(current_user))
-                           .scalars().all())
+                           page=cancellation.requests(current_user))
 
 
 LOGO_READ_LIMIT = branding.LOGO_MAX_BYTES + 1

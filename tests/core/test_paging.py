@@ -196,3 +196,58 @@ def test_two_lists_on_one_page_each_move_on_their_own_cursor_and_keep_the_other(
         assert "provider_per=50" in other.older_url and "provider_before=N2" in other.newer_url
         assert "before=" not in other.older_url.replace("provider_before", "")
         assert "provider_per" not in other.per_url(25) and "after=Y" in other.per_url(25)
+
+
+# --- cancellation requests (staff: everyone's; a reseller: its customers') ---------------------
+
+PRODUCT = re.compile(r'<td data-label="Product">(Paged plan \d+)</td>')
+
+
+def _cancellations(factories, account, n: int, first: int = 0) -> set[str]:
+    """``n`` pending cancellations of ``account``, three to a date (ties broken by the id)."""
+    from panel.db_types import utcnow
+
+    made = set()
+    for i in range(first, first + n):
+        service = factories.service(account)
+        service.product = f"Paged plan {i}"
+        service.cancel_requested_at = utcnow()
+        service.cancel_on = date(2030, 1, 1) + timedelta(days=i // 3)
+        made.add(service.product)
+    db.session.commit()
+    return made
+
+
+@pytest.mark.parametrize("role, url", [("staff", "/admin/cancellations"),
+                                       ("reseller", "/reseller/cancellations")])
+def test_cancellation_requests_page_26_soonest_first_without_loss_or_repeat(
+        client, login_as, factories, role, url):
+    viewer = login_as(role)
+    owner = factories.subscriber(reseller=viewer if role == "reseller" else None)
+    made = _cancellations(factories, owner.account, 26)
+
+    pages = walk(client, url, PRODUCT)
+
+    assert [len(p) for p in pages] == [25, 1]
+    seen = [p for page in pages for p in page]
+    assert len(seen) == len(set(seen)) == 26 and set(seen) == made
+    number = {f"Paged plan {i}": i // 3 for i in range(26)}  # the day it ends
+    assert [number[p] for p in seen] == sorted(number[p] for p in seen)
+    first = client.get(url).get_data(as_text=True)
+    assert 'rel="next">Next</a>' in first and 'rel="prev"' not in first
+
+
+def test_cancellation_requests_cursor_never_reaches_another_resellers_customers(
+        client, login_as, factories):
+    import uuid
+
+    theirs = _cancellations(factories, factories.subscriber(reseller=factories.reseller()).account,
+                            5)
+    house = _cancellations(factories, factories.subscriber().account, 5, first=5)
+    reseller = login_as("reseller")
+    mine = _cancellations(factories, factories.subscriber(reseller=reseller).account, 2, first=10)
+    for after in ("", encode_cursor(["", date(2000, 1, 1), uuid.UUID(int=0)]), "garbage"):
+        page = client.get(f"/reseller/cancellations?after={after}")
+        assert page.status_code == 200
+        shown = set(PRODUCT.findall(page.get_data(as_text=True)))
+        assert shown == mine and not shown & (theirs | house)
