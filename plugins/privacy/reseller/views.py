@@ -53,7 +53,7 @@ def _staff_only() -> None:
 def queue() -> Any:
     page = resell.queue(current_user)
     removals = resell.removals_for(current_user)
-    ids = {r.account_id for r in page.rows} | {m.account_id for m in removals}
+    ids = {r.account_id for r in page.rows} | {m.account_id for m in removals.rows}
     accounts = {a.id: a for a in db.session.execute(
         scoped(current_user, Account).where(Account.id.in_(ids))).scalars()} if ids else {}
     return render_template("privacy/reseller/queue.html", page=page, accounts=accounts,
@@ -154,9 +154,8 @@ def ask_removal(account_id: str) -> Any:
 
 @removals_bp.route("/")
 def staff_queue() -> Any:
-    return render_template("privacy/reseller/removals.html",
-                           removals=resell.staff_queue(include_closed=True),
-                           days_left=resell.days_left)
+    return render_template("privacy/reseller/removals.html", page=resell.staff_queue(),
+                           closed=resell.staff_closed(), days_left=resell.days_left)
 
 
 @removals_bp.route("/<removal_id>", endpoint="detail")

@@ -327,3 +327,84 @@ def test_reseller_request_queue_forged_cursor_never_shows_another_resellers_rows
         shown = set(RESELLER_QUEUED.findall(client.get(url).get_data(as_text=True)))
         assert shown == {str(r.id) for r in ours}
         assert not shown & {str(r.id) for r in theirs + house}
+
+
+# --- removal requests to the host (P26): the staff queue and the reseller's own list ----------
+
+REMOVAL = re.compile(r'href="/admin/privacy/removals/([0-9a-f-]{36})"')
+OPEN_PART = re.compile(r"<h2>Open, soonest due first</h2>(.*?)<h2>", re.S)
+CLOSED_PART = re.compile(r"<h2>Closed, newest first</h2>(.*)", re.S)
+CLOSED_NEXT = re.compile(r'href="([^"]*closed_after=[^"]+)" rel="next"')
+ASKED = re.compile(r'<td data-label="Asked">(\d{4}-\d\d-\d\d)</td>')
+REMOVALS_NEXT = re.compile(r'href="([^"]*removals_after=[^"]+)" rel="next"')
+
+
+def _removals(reseller, account, n: int, *, status: str = "open",
+              first_due: date = date(2027, 3, 1)) -> list:
+    """``n`` removal requests, each asked a day before the last; due dates two to a day."""
+    from plugins.privacy.reseller.models import RemovalRequest
+
+    made = [RemovalRequest(account_id=account.id, reseller_id=reseller.id, status=status,
+                           requested_at=AT - timedelta(days=i), due_on=first_due + timedelta(days=i // 2))
+            for i in range(n)]
+    db.session.add_all(made)
+    db.session.commit()
+    return made
+
+
+def test_p26_staff_removal_queue_pages_26_open_requests_soonest_due_first(client, login_as,
+                                                                          factories):
+    made = []
+    for _ in range(2):  # two resellers, the same due dates: ties broken by the id
+        reseller = factories.reseller()
+        made += _removals(reseller, factories.subscriber(reseller=reseller).account, 13)
+    login_as("staff")
+
+    pages = walk(client, "/admin/privacy/removals/", REMOVAL)
+
+    assert [len(p) for p in pages] == [25, 1]
+    seen = [i for p in pages for i in p]
+    assert len(seen) == len(set(seen)) == 26 and set(seen) == {str(r.id) for r in made}
+    due = {str(r.id): r.due_on for r in made}
+    assert [due[i] for i in seen] == sorted(due[i] for i in seen)
+    first = client.get("/admin/privacy/removals/").get_data(as_text=True)
+    assert 'rel="next">Next</a>' in first and "No closed removal requests." in first
+
+
+def test_p26_closed_removals_page_on_their_own_cursor_and_keep_the_open_queues_place(
+        client, login_as, factories):
+    reseller = factories.reseller()
+    account = factories.subscriber(reseller=reseller).account
+    still_open = {str(r.id) for r in _removals(reseller, account, 3)}
+    closed = _removals(reseller, account, 26, status="completed")
+    login_as("staff")
+
+    url, pages = "/admin/privacy/removals/?per=25", []
+    while url:
+        html = client.get(url).get_data(as_text=True)
+        assert set(REMOVAL.findall(OPEN_PART.search(html).group(1))) == still_open
+        pages.append(REMOVAL.findall(CLOSED_PART.search(html).group(1)))
+        found = CLOSED_NEXT.search(html)
+        url = found.group(1).replace("&amp;", "&") if found else ""
+        assert len(pages) < 5, "the pager never ends"
+
+    assert [len(p) for p in pages] == [25, 1]
+    seen = [i for p in pages for i in p]
+    assert seen == [str(r.id) for r in closed]  # newest first, each once
+
+
+def test_p26_resellers_removal_list_pages_26_newest_first_and_only_its_own(client, factories):
+    other = factories.reseller()
+    theirs = _removals(other, factories.subscriber(reseller=other).account, 3)
+    reseller = factories.reseller()
+    mine = _removals(reseller, factories.subscriber(reseller=reseller).account, 26)
+    assert login(client, reseller).status_code == 302
+
+    pages = walk(client, "/reseller/privacy/requests/", ASKED, REMOVALS_NEXT)
+
+    assert [len(p) for p in pages] == [25, 1]
+    assert [d for p in pages for d in p] == [r.requested_at.strftime("%Y-%m-%d") for r in mine]
+    forged = encode_cursor([datetime(2999, 1, 1, tzinfo=UTC), uuid.UUID(int=2**128 - 1)])
+    html = client.get(f"/reseller/privacy/requests/?removals_after={forged}").get_data(as_text=True)
+    assert ASKED.findall(html) == [r.requested_at.strftime("%Y-%m-%d") for r in mine[:25]]
+    assert str(theirs[0].account_id) not in html and "a removed customer" not in html

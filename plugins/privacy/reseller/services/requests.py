@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import abort
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from panel import audit
 from panel.accounts.erasure import ErasureRefused, blockers, erase
@@ -138,10 +139,11 @@ def file_removal(reseller: User, account_id: object, note: str = "",
     return r
 
 
-def removals_for(reseller: User) -> list[RemovalRequest]:
-    return list(db.session.execute(
-        select(RemovalRequest).where(RemovalRequest.reseller_id == reseller.id)
-        .order_by(RemovalRequest.requested_at.desc()).limit(200)).scalars())
+def removals_for(reseller: User) -> Page:
+    """The reseller's removal requests to the host, newest first: a keyset page of its own
+    (``removals_after``...) beside the request queue on the same screen."""
+    return keyset(select(RemovalRequest).where(RemovalRequest.reseller_id == reseller.id),
+                  [RemovalRequest.requested_at, RemovalRequest.id], prefix="removals_")
 
 
 def removals_of(account: Account) -> list[RemovalRequest]:
@@ -150,14 +152,20 @@ def removals_of(account: Account) -> list[RemovalRequest]:
         .order_by(RemovalRequest.requested_at.desc())).scalars())
 
 
-def staff_queue(include_closed: bool = False) -> list[RemovalRequest]:
-    """Open removal requests first, by due date; then the recently closed ones."""
-    query = select(RemovalRequest)
-    if not include_closed:
-        query = query.where(RemovalRequest.status == OPEN)
-    return list(db.session.execute(
-        query.order_by((RemovalRequest.status != OPEN), RemovalRequest.due_on,
-                       RemovalRequest.requested_at).limit(500)).scalars())
+def staff_queue() -> Page:
+    """Open removal requests, soonest due first, paged so that none is ever left off."""
+    return keyset(select(RemovalRequest).options(selectinload(RemovalRequest.reseller))
+                  .where(RemovalRequest.status == OPEN),
+                  [RemovalRequest.due_on, RemovalRequest.requested_at, RemovalRequest.id],
+                  descending=False)
+
+
+def staff_closed() -> Page:
+    """Completed and refused removal requests, newest first, on their own cursor
+    (``closed_after``...) below the open queue."""
+    return keyset(select(RemovalRequest).options(selectinload(RemovalRequest.reseller))
+                  .where(RemovalRequest.status != OPEN),
+                  [RemovalRequest.requested_at, RemovalRequest.id], prefix="closed_")
 
 
 def get_removal(removal_id: object) -> RemovalRequest:
