@@ -87,6 +87,16 @@ def decode_cursor(cursor: str, width: int) -> list[Any]:
     return [_decode_value(v) for v in raw]
 
 
+def _fits(value: Any, key: Any) -> bool:
+    """A cursor's key has exactly its column's type: a well-formed cursor of the right width
+    can still carry a string where a date goes, and the database driver would raise on it."""
+    try:
+        wanted = key.type.python_type
+    except NotImplementedError:  # a type that does not say: the database compares it
+        return True
+    return wanted is object or type(value) is wanted
+
+
 def per_page(args: Mapping[str, str] | None = None, prefix: str = "") -> int:
     """25 or 50; anything else is the default."""
     args = request.args if args is None else args
@@ -153,6 +163,8 @@ def keyset(stmt: Select[Any], keys: Sequence[Any], *, args: Mapping[str, str] | 
             cursor = decode_cursor(after, len(keys))
         elif before:
             cursor, newest_first = decode_cursor(before, len(keys)), False
+        if cursor is not None and not all(map(_fits, cursor, keys)):
+            raise ValueError("a key of the wrong type")
     except (ValueError, TypeError):
         cursor, newest_first, notice = None, True, BAD_CURSOR
     down = newest_first == descending  # read towards smaller keys: after= on a descending list

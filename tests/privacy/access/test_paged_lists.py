@@ -408,3 +408,17 @@ def test_p26_resellers_removal_list_pages_26_newest_first_and_only_its_own(clien
     html = client.get(f"/reseller/privacy/requests/?removals_after={forged}").get_data(as_text=True)
     assert ASKED.findall(html) == [r.requested_at.strftime("%Y-%m-%d") for r in mine[:25]]
     assert str(theirs[0].account_id) not in html and "a removed customer" not in html
+
+
+@pytest.mark.parametrize("args", ["closed_after=garbage", "after=%00", "closed_before=" + "A" * 600,
+                                  "closed_per=1000000&per=-1",
+                                  "after=" + encode_cursor(["x", "y", "z"])])
+def test_p26_hostile_cursors_on_the_staff_removal_page_show_every_list_from_its_start(
+        client, login_as, factories, args):
+    reseller = factories.reseller()
+    account = factories.subscriber(reseller=reseller).account
+    made = _removals(reseller, account, 2) + _removals(reseller, account, 2, status="refused")
+    login_as("staff")
+    response = client.get(f"/admin/privacy/removals/?{args}")
+    assert response.status_code == 200
+    assert set(REMOVAL.findall(response.get_data(as_text=True))) == {str(r.id) for r in made}
